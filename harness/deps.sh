@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what the harness needs on a Debian 12 (bookworm) host, as root.
+#
+# Two extra suites come in through a sources file of our own: trixie-backports
+# (only for the linux-source-7.3 .deb, which we download, never install) and
+# bookworm-backports (qemu-system-x86 10.0). Both are NotAutomatic, and the
+# preferences file below keeps libc and the compilers on bookworm's versions
+# whatever a later install asks for.
+set -euo pipefail
+
+SOURCES=/etc/apt/sources.list.d/gmem-migrate.sources
+PREFS=/etc/apt/preferences.d/gmem-migrate
+STAMP=/var/lib/gmem-migrate.deps
+
+PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio busybox-static
+      uuid-dev ccache rsync python3 git xz-utils zstd"
+QEMU_PKGS="qemu-system-x86"
+
+need_root() {
+	[ "$(id -u)" = 0 ] && return
+	echo "deps: run as root (apt-get install)" >&2
+	exit 1
+}
+
+want=$(printf '%s\n' "$PKGS $QEMU_PKGS" "$(cat "$0")" | sha256sum | cut -c1-16)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
+   command -v qemu-system-x86_64 >/dev/null; then
+	exit 0
+fi
+need_root
+
+cat > "$SOURCES" <<'SRC'
+# gmem-migrate: base kernel source and a newer QEMU; see harness/deps.sh
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+
+cat > "$PREFS" <<'PIN'
+# gmem-migrate: never take anything from trixie unless asked by name, and
+# never move libc or the toolchain off bookworm.
+Package: *
+Pin: release n=trixie-backports
+Pin-Priority: 1
+
+Package: libc6 libc6-dev libc-bin libc-dev-bin libc-l10n locales gcc gcc-12 cpp cpp-12 g++ g++-12 libgcc-s1 libstdc++6 binutils
+Pin: release n=bookworm-backports
+Pin-Priority: -1
+PIN
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends -t bookworm-backports $QEMU_PKGS >/dev/null
+qemu-system-x86_64 --version | head -1
+echo "$want" > "$STAMP"

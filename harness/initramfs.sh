@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Pack $BUILD/initramfs.cpio: busybox, guest/ (init, helpers, scripts, the
+# suite list) and the test binaries the suite names. Uncompressed, so the
+# kernel needs no decompressor.
+set -euo pipefail
+: "${BUILD:?}"
+top=$(cd "$(dirname "$0")/.." && pwd)
+root=$BUILD/initramfs
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,mnt}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+mkdir -p "$root/sbin" "$root/usr"
+ln -s ../bin "$root/usr/bin"
+ln -s ../bin "$root/usr/sbin"
+
+install -m 755 "$top/guest/init" "$root/init"
+install -m 755 "$top"/guest/bin/* "$root/bin/"
+mkdir -p "$root/guest"
+cp -r "$top/guest/tests" "$root/guest/"
+cp "$top/guest/suite" "$root/guest/suite"
+
+# Every kvm/... entry of the suite comes from the selftest build.
+missing=0
+while read -r test _; do
+	case $test in
+	kvm/*) src=$BUILD/kselftest/$test ;;
+	guest/*) src=$top/$test ;;
+	*) continue ;;
+	esac
+	if [ ! -x "$src" ]; then
+		echo "initramfs: $test is in guest/suite but $src was not built" >&2
+		missing=1
+		continue
+	fi
+	mkdir -p "$root/$(dirname "$test")"
+	cp "$src" "$root/$test"
+done < <(grep -v '^\s*\(#\|$\)' "$top/guest/suite")
+[ $missing = 0 ] || exit 1
+
+(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) > "$BUILD/initramfs.cpio"
+echo "initramfs: $BUILD/initramfs.cpio ($(du -h "$BUILD/initramfs.cpio" | cut -f1))"

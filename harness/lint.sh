@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every patch in patches/ applies, in order, on the base, and passes
+# scripts/checkpatch.pl --strict. A missing Signed-off-by is the one finding
+# allowed: whoever posts the series adds their own.
+set -euo pipefail
+: "${TREE:?}" "${WORK:?}" "${PATCHES:?}"
+
+lt=$WORK/lint-tree
+if [ ! -e "$lt/.git" ]; then
+	rm -rf "$lt"
+	git -C "$TREE" worktree prune
+	git -C "$TREE" worktree add -q --detach "$lt" base
+fi
+git -C "$lt" am --abort >/dev/null 2>&1 || true
+git -C "$lt" reset -q --hard base
+git -C "$lt" clean -qfdx
+
+n=0 bad=0
+for p in "$PATCHES"/[0-9]*.patch; do
+	[ -e "$p" ] || break
+	name=$(basename "$p")
+	case $name in 0000-*) continue ;; esac
+	n=$((n + 1))
+	if ! git -C "$lt" am -q "$p" >/dev/null 2>&1; then
+		echo "lint: $name does not apply on base + the patches before it"
+		git -C "$lt" am --abort >/dev/null 2>&1 || true
+		exit 1
+	fi
+	if out=$(cd "$lt" && ./scripts/checkpatch.pl --strict --quiet \
+			--ignore MISSING_SIGN_OFF --no-summary --color=never "$p"); then
+		echo "lint: $name: ok"
+	else
+		echo "lint: $name:"
+		echo "$out" | sed 's/^/  /'
+		bad=$((bad + 1))
+	fi
+done
+echo "lint: $n patches, $bad with checkpatch findings"
+[ $bad = 0 ]

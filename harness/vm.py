@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot the kernel of a build directory in the gmem-migrate test machine.
+
+  vm.py check --build DIR   run guest/suite, print KTAP results and a summary
+  vm.py shell --build DIR   a shell on the console (Ctrl-A X quits QEMU)
+
+The machine: two NUMA nodes with a CPU and 2 GiB each, a Movable zone
+(movablecore=), a CMA area, and a virtio-mem device on node 1 whose memory
+is onlined movable. The guest asks for changes to the machine (resizing
+virtio-mem) over a virtio-serial port that this script serves through QMP.
+
+Kernel messages come on ttyS0, test results as KTAP on ttyS1. A run fails on
+any failed or missing test and on any kernel splat (WARNING, BUG, Oops,
+lockdep, KASAN, KFENCE, ...) in the console log.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+BOOT_TIMEOUT = 300       # seconds from start to the first KTAP line
+GRACE = 60               # beyond a test's own timeout before the VM is killed
+
+CMDLINE = ('console=ttyS0,115200 printk.time=1 panic=-1 oops=panic '
+           'movablecore=1G cma=64M memhp_default_state=online_movable '
+           'page_owner=on')
+
+# Kernel reports that fail a run, matched after the printk timestamp.
+SPLAT = re.compile(
+    r'^(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[CT]\d+\]\s*)?'
+    r'(WARNING:|BUG:|kernel BUG at|Oops|general protection fault|'
+    r'Kernel panic|UBSAN:|KASAN:|KFENCE:|INFO: task .* blocked|'
+    r'rcu: INFO:|.*self-detected stall|'
+    r'------------\[ cut here \]|Call Trace:)')
+END_OF_REPORT = re.compile(r'---\[ end (trace|Kernel panic)')
+RESULT = re.compile(r'^(not ok|ok) (\d+) (\S+)(?: # (\S+)(.*))?$')
+
+
+def qemu_argv(build, rundir, mode, append, accel):
+    serial0 = 'mon:stdio' if mode == 'shell' else 'stdio'
+    return [
+        'qemu-system-x86_64', '-nodefaults', '-no-user-config',
+        '-nographic', '-no-reboot',
+        '-accel', accel, '-cpu', 'max' if accel == 'tcg' else 'host',
+        '-smp', '2,sockets=2,cores=1,threads=1',
+        '-m', '4G,slots=2,maxmem=8G',
+        '-object', 'memory-backend-ram,id=mem0,size=2G',
+        '-numa', 'node,nodeid=0,cpus=0,memdev=mem0',
+        '-object', 'memory-backend-ram,id=mem1,size=2G',
+        '-numa', 'node,nodeid=1,cpus=1,memdev=mem1',
+        '-object', 'memory-backend-ram,id=vmemmem0,size=2G',
+        '-device', 'virtio-mem-pci,id=vmem0,memdev=vmemmem0,node=1,'
+                   'requested-size=512M',
+        '-device', 'virtio-serial-pci',
+        '-chardev', f'socket,id=host,path={rundir}/host.sock,server=on,wait=off',
+        '-device', 'virtserialport,chardev=host,name=gmem.host',
+        '-qmp', f'unix:{rundir}/qmp.sock,server=on,wait=off',
+        '-serial', serial0,
+        '-chardev', f'file,id=ktap,path={rundir}/ktap.log',
+        '-serial', 'chardev:ktap',
+        '-kernel', f'{build}/arch/x86/boot/bzImage',
+        '-initrd', f'{build}/initramfs.cpio',
+        '-append', f'{CMDLINE} gmem.mode={mode} {append}'.strip(),
+    ]
+
+
+def connect(path, deadline=30):
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)
+
+
+class QMP:
+    """Just enough of QMP: one command at a time, events skipped."""
+
+    def __init__(self, path):
+        self.sock = connect(path)
+        self.file = self.sock.makefile('rw')
+        self.lock = threading.Lock()
+        self._read()                            # greeting
+        self.execute('qmp_capabilities')
+
+    def _read(self):
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise EOFError('QMP closed')
+            msg = json.loads(line)
+            if 'event' not in msg:
+                return msg
+
+    def execute(self, cmd, **args):
+        with self.lock:
+            self.file.write(json.dumps({'execute': cmd, 'arguments': args}))
+            self.file.write('\n')
+            self.file.flush()
+            msg = self._read()
+        if 'error' in msg:
+            raise RuntimeError(msg['error'].get('desc', str(msg['error'])))
+        return msg['return']
+
+
+def serve_host(path, qmp):
+    """Answer the guest's requests (guest/bin/host), one line each."""
+    sock = connect(path)
+    f = sock.makefile('rw')
+    for line in f:
+        words = line.split()
+        try:
+            if len(words) == 4 and words[0] == 'qom-set':
+                value = int(words[3]) if words[3].isdigit() else words[3]
+                qmp.execute('qom-set', path=words[1], property=words[2],
+                            value=value)
+                reply = 'ok'
+            elif len(words) == 3 and words[0] == 'qom-get':
+                reply = 'ok %s' % qmp.execute('qom-get', path=words[1],
+                                              property=words[2])
+            else:
+                reply = 'error: unknown request %r' % line.strip()
+        except (RuntimeError, EOFError) as e:
+            reply = 'error: %s' % e
+        f.write(reply + '\n')
+        f.flush()
+
+
+def kvm_works(build):
+    """Can this host's /dev/kvm boot a stock guest? Some nested hosts abort
+    QEMU on an MSR; a kernel with no root file system panicking is the proof
+    that it got as far as mounting root."""
+    if os.environ.get('GMEM_ACCEL') in ('tcg', 'kvm'):
+        return os.environ['GMEM_ACCEL'] == 'kvm'
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return False
+    try:
+        out = subprocess.run(
+            ['qemu-system-x86_64', '-accel', 'kvm', '-cpu', 'host', '-m', '512M',
+             '-nodefaults', '-nographic', '-no-reboot', '-serial', 'stdio',
+             '-kernel', f'{build}/arch/x86/boot/bzImage',
+             '-append', 'console=ttyS0 panic=-1'],
+            capture_output=True, timeout=60, text=True, errors='replace')
+    except subprocess.TimeoutExpired:
+        return False
+    return 'VFS: Unable to mount root' in out.stdout
+
+
+def start(args, mode):
+    rundir = os.path.join(args.build, mode)
+    os.makedirs(rundir, exist_ok=True)
+    for name in ('host.sock', 'qmp.sock', 'ktap.log'):
+        if os.path.exists(os.path.join(rundir, name)):
+            os.unlink(os.path.join(rundir, name))
+    accel = 'kvm' if kvm_works(args.build) else 'tcg'
+    append = args.append
+    if mode == 'check' and args.tests:
+        append += ' gmem.tests=' + args.tests
+    argv = qemu_argv(args.build, rundir, mode, append, accel)
+    with open(os.path.join(rundir, 'qemu.cmd'), 'w') as f:
+        f.write(' '.join(argv) + '\n')
+    return rundir, accel, argv
+
+
+def attach(rundir):
+    qmp = QMP(os.path.join(rundir, 'qmp.sock'))
+    threading.Thread(target=serve_host, daemon=True,
+                     args=(os.path.join(rundir, 'host.sock'), qmp)).start()
+    return qmp
+
+
+def shell(args):
+    rundir, accel, argv = start(args, 'shell')
+    print(f'vm: {accel}, console below; Ctrl-A X quits', flush=True)
+    qemu = subprocess.Popen(argv)
+    attach(rundir)
+    return qemu.wait()
+
+
+def find_splats(lines):
+    """Each kernel report once: from its first line to its end marker, or
+    40 lines. A report's own WARNING/Call Trace lines belong to it."""
+    reports, i = [], 0
+    while i < len(lines):
+        if not SPLAT.match(lines[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and j - i < 80:
+            j += 1
+            if END_OF_REPORT.search(lines[j - 1]):
+                break
+        reports.append(lines[i:j])
+        i = j
+    return reports
+
+
+class Suite:
+    """Follows the KTAP stream of guest/init as it grows."""
+
+    def __init__(self, path):
+        self.path, self.pos, self.partial = path, 0, ''
+        self.planned, self.results, self.output = None, [], {}
+        self.current, self.deadline, self.ended = None, None, False
+
+    def poll(self, echo):
+        try:
+            with open(self.path, errors='replace') as f:
+                f.seek(self.pos)
+                data = f.read()
+                self.pos = f.tell()
+        except FileNotFoundError:
+            return
+        lines = (self.partial + data).split('\n')
+        self.partial = lines.pop()
+        for line in lines:
+            self.line(line.rstrip('\r'), echo)
+
+    def line(self, line, echo):
+        now = time.monotonic()
+        m = re.match(r'^1\.\.(\d+)$', line)
+        if m:
+            self.planned = int(m.group(1))
+            echo(f'vm: booted, {self.planned} tests')
+            self.deadline = None
+            return
+        m = re.match(r'^# gmem-test: (\S+) timeout=(\d+)$', line)
+        if m:
+            self.current = (m.group(1), now)
+            self.output[m.group(1)] = []
+            self.deadline = now + int(m.group(2)) + GRACE
+            return
+        if line == '# gmem-suite: end':
+            self.ended = True
+            self.deadline = now + GRACE
+            return
+        m = RESULT.match(line)
+        if m:
+            ok, n, name, directive, rest = m.groups()
+            took = now - self.current[1] if self.current else 0
+            skip = ok == 'ok' and directive == 'SKIP'
+            status = 'skip' if skip else ('pass' if ok == 'ok' else 'fail')
+            self.results.append((name, status))
+            echo(f'{line}  ({took:.1f} s)')
+            self.current, self.deadline = None, None
+            return
+        if self.current:
+            self.output[self.current[0]].append(line)
+
+
+def check(args):
+    rundir, accel, argv = start(args, 'check')
+    console_log = os.path.join(rundir, 'console.log')
+
+    def echo(msg):
+        print(msg, flush=True)
+
+    version = subprocess.run(['qemu-system-x86_64', '--version'],
+                             capture_output=True, text=True).stdout.split('\n')[0]
+    echo(f'vm: {version}, {accel}; logs in {rundir}')
+    suite = Suite(os.path.join(rundir, 'ktap.log'))
+    with open(console_log, 'w') as log:
+        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            attach(rundir)
+        except OSError as e:
+            echo(f'vm: cannot reach QEMU: {e}')
+        start_time = time.monotonic()
+        suite.deadline = start_time + BOOT_TIMEOUT
+        timed_out = False
+        while qemu.poll() is None:
+            time.sleep(0.5)
+            suite.poll(echo)
+            if suite.deadline and time.monotonic() > suite.deadline:
+                timed_out = not suite.ended
+                what = suite.current[0] if suite.current else 'boot'
+                if timed_out:
+                    echo(f'vm: no progress in {what}: killing QEMU')
+                qemu.kill()
+                qemu.wait()
+        suite.poll(echo)
+    elapsed = time.monotonic() - start_time
+
+    with open(console_log, errors='replace') as f:
+        console = [line.rstrip('\r\n') for line in f]
+    splats = find_splats(console)
+    failed = [name for name, status in suite.results if status == 'fail']
+    for name in failed:
+        echo(f'\n--- output of {name} (last 60 lines) ---')
+        for line in suite.output.get(name, [])[-60:]:
+            echo(line)
+    missing = (suite.planned or 0) - len(suite.results)
+    if suite.planned is None or missing or timed_out or not suite.ended:
+        echo(f'\nvm: the suite did not finish ({len(suite.results)} of '
+             f'{suite.planned if suite.planned is not None else "?"} results); '
+             'console tail:')
+        for line in console[-40:]:
+            echo('  ' + line)
+    for report in splats:
+        echo('\n--- kernel report in the guest log ---')
+        for line in report:
+            echo('  ' + line)
+    echo(f'kernel log: {len(splats)} reports' if splats else 'kernel log: clean')
+
+    passed = sum(1 for _, s in suite.results if s == 'pass')
+    skipped = sum(1 for _, s in suite.results if s == 'skip')
+    # A missing result counts as a failure; so does a dirty kernel log.
+    nfail = len(failed) + max(missing, 0) + (1 if splats else 0)
+    if suite.planned is None:
+        nfail += 1
+    echo(f'vm: {elapsed:.0f} s in QEMU')
+    echo(f'{passed} passed, {nfail} failed, {skipped} skipped')
+    return 1 if nfail else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('mode', choices=('check', 'shell'))
+    p.add_argument('--build', required=True)
+    p.add_argument('--tests', default='', help='regex over suite entries')
+    p.add_argument('--append', default='', help='extra kernel command line')
+    args = p.parse_args()
+    args.build = os.path.abspath(args.build)
+    if ' ' in args.tests:
+        p.error('--tests: no spaces (it travels on the kernel command line)')
+    sys.exit(check(args) if args.mode == 'check' else shell(args))
+
+
+if __name__ == '__main__':
+    main()
