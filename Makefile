@@ -22,6 +22,11 @@ TESTS   ?=
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES
 
+# ccache (used when installed) keys on paths relative to $(WORK), so a fresh
+# clone elsewhere on the same machine still hits the cache.
+export CCACHE_BASEDIR ?= $(WORK)
+export CCACHE_NOHASHDIR := 1
+
 H := harness
 
 .PHONY: help deps fetch tree export lint config kernel selftests initramfs \
@@ -34,7 +39,7 @@ help:
 	@echo '  make run        build if needed and boot to a shell in the same machine'
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
-	@echo '  make lint       apply each patch in order and run checkpatch.pl --strict on it'
+	@echo '  make lint       apply each patch in order, checkpatch.pl --strict it; test the harness'
 	@echo '  make kernel     configure and build bzImage and uapi headers in $(BUILD)'
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
 	@echo '  make initramfs  pack busybox, guest/ and the suite'"'"'s binaries'
@@ -57,6 +62,7 @@ export:
 	@$(H)/tree.sh export
 
 lint: tree
+	@python3 $(H)/test_vm.py -q
 	@$(H)/lint.sh
 
 config: tree
@@ -71,7 +77,7 @@ selftests: kernel
 initramfs: selftests
 	@$(H)/initramfs.sh
 
-check: initramfs
+check: lint initramfs
 	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(APPEND)'
 
 run: initramfs

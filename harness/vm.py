@@ -40,6 +40,8 @@ SPLAT = re.compile(
     r'rcu: INFO:|.*self-detected stall|'
     r'------------\[ cut here \]|Call Trace:)')
 END_OF_REPORT = re.compile(r'---\[ end (trace|Kernel panic)')
+TEST_START = re.compile(r'gmem-test: start (\S+)')
+TEST_MARK = re.compile(r'gmem-test: (start|end) ')
 RESULT = re.compile(r'^(not ok|ok) (\d+) (\S+)(?: # (\S+)(.*))?$')
 
 
@@ -190,19 +192,24 @@ def shell(args):
 
 
 def find_splats(lines):
-    """Each kernel report once: from its first line to its end marker, or
-    40 lines. A report's own WARNING/Call Trace lines belong to it."""
-    reports, i = [], 0
+    """Each kernel report once, as (test running then, its lines): from its
+    first line to its end marker, the next test's marker or 80 lines, so
+    that a report's own WARNING and Call Trace lines belong to it."""
+    reports, i, test = [], 0, 'boot'
     while i < len(lines):
+        m = TEST_START.search(lines[i])
+        if m:
+            test = m.group(1)
         if not SPLAT.match(lines[i]):
             i += 1
             continue
         j = i + 1
-        while j < len(lines) and j - i < 80:
+        while j < len(lines) and j - i < 80 and \
+                not TEST_MARK.search(lines[j]):
             j += 1
             if END_OF_REPORT.search(lines[j - 1]):
                 break
-        reports.append(lines[i:j])
+        reports.append((test, lines[i:j]))
         i = j
     return reports
 
@@ -309,8 +316,8 @@ def check(args):
              'console tail:')
         for line in console[-40:]:
             echo('  ' + line)
-    for report in splats:
-        echo('\n--- kernel report in the guest log ---')
+    for test, report in splats:
+        echo(f'\n--- kernel report in the guest log, during {test} ---')
         for line in report:
             echo('  ' + line)
     echo(f'kernel log: {len(splats)} reports' if splats else 'kernel log: clean')

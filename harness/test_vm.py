@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of vm.py's log reading: what fails a run must fail it."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vm  # noqa: E402
+
+CLEAN = """\
+[    0.000000] Linux version 7.3.4+ (gmem@gmem) (gcc (Debian 12.2.0-14+deb12u1) 12.2.0)
+[    2.323388] virtio_mem virtio0: start address: 0x140000000
+[    2.800000] kvm_amd: Nested Virtualization enabled
+[    3.195569] gmem-test: start kvm/guest_memfd_test
+[    3.300000] kvm: memslot warning threshold is a setting, not a splat
+[    6.083043] gmem-test: end kvm/guest_memfd_test rc=0
+""".splitlines()
+
+WARN = """\
+[    7.000000] gmem-test: start kvm/set_memory_region_test
+[    7.100000] ------------[ cut here ]------------
+[    7.100001] WARNING: CPU: 1 PID: 140 at virt/kvm/guest_memfd.c:463 kvm_gmem_migrate_folio+0x5/0x10
+[    7.100002] Modules linked in:
+[    7.100003] Call Trace:
+[    7.100004]  <TASK>
+[    7.100005]  migrate_pages+0x1/0x2
+[    7.100006]  </TASK>
+[    7.100007] ---[ end trace 0000000000000000 ]---
+[    7.200000] gmem-test: end kvm/set_memory_region_test rc=0
+""".splitlines()
+
+LOCKDEP = """\
+[    9.000000] gmem-test: start kvm/guest_memfd_migrate_test
+[    9.100000] ======================================================
+[    9.100001] WARNING: possible circular locking dependency detected
+[    9.100002] 7.3.4+ #1 Not tainted
+""".splitlines()
+
+KASAN = """\
+[   11.000000] BUG: KASAN: slab-use-after-free in kvm_gmem_get_pfn+0x10/0x20
+[   11.000001] Read of size 8 at addr ffff888000000000 by task t/1
+""".splitlines()
+
+
+class Splats(unittest.TestCase):
+    def test_clean_log(self):
+        self.assertEqual(vm.find_splats(CLEAN), [])
+
+    def test_warning_is_one_report_of_its_test(self):
+        reports = vm.find_splats(CLEAN + WARN)
+        self.assertEqual(len(reports), 1)
+        test, lines = reports[0]
+        self.assertEqual(test, 'kvm/set_memory_region_test')
+        self.assertIn('cut here', lines[0])
+        self.assertIn('end trace', lines[-1])
+
+    def test_lockdep_kasan_and_boot(self):
+        reports = vm.find_splats(KASAN + LOCKDEP)
+        self.assertEqual([t for t, _ in reports], ['boot', 'kvm/guest_memfd_migrate_test'])
+
+    def test_other_reports(self):
+        for line in ('[    1.0] BUG: sleeping function called from invalid context',
+                     '[    1.0] kernel BUG at mm/migrate.c:100!',
+                     '[    1.0] Oops: general protection fault, probably for non-canonical',
+                     '[    1.0] BUG: KFENCE: use-after-free read in x',
+                     '[    1.0] UBSAN: shift-out-of-bounds in mm/x.c:1:2',
+                     '[    1.0] INFO: task kworker/0:1:12 blocked for more than 120 seconds.',
+                     '[    1.0] rcu: INFO: rcu_preempt self-detected stall on CPU',
+                     '[    1.0] Kernel panic - not syncing: Fatal exception',
+                     '[    1.0][    T1] WARNING: suspicious RCU usage'):
+            self.assertEqual(len(vm.find_splats([line])), 1, line)
+
+
+class KTAP(unittest.TestCase):
+    def run_suite(self, text):
+        suite = vm.Suite('/nonexistent')
+        for line in text.splitlines():
+            suite.line(line, lambda msg: None)
+        return suite
+
+    def test_results_and_output(self):
+        s = self.run_suite("""\
+TAP version 13
+1..3
+# gmem-test: kvm/a timeout=300
+# TAP version 13
+# ok 1 inner case
+ok 1 kvm/a
+# gmem-test: kvm/b timeout=300
+# ==== Test Assertion Failure ====
+not ok 2 kvm/b # exit=254
+# gmem-test: kvm/c timeout=300
+ok 3 kvm/c # SKIP
+# gmem-suite: end""")
+        self.assertEqual(s.planned, 3)
+        self.assertTrue(s.ended)
+        self.assertEqual(s.results, [('kvm/a', 'pass'), ('kvm/b', 'fail'), ('kvm/c', 'skip')])
+        self.assertEqual(s.output['kvm/b'], ['# ==== Test Assertion Failure ===='])
+
+    def test_inner_results_do_not_count(self):
+        s = self.run_suite("1..1\n# gmem-test: kvm/a timeout=9\n# not ok 1 inner\n")
+        self.assertEqual(s.results, [])
+        self.assertFalse(s.ended)
+
+
+if __name__ == '__main__':
+    unittest.main()
