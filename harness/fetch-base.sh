@@ -25,9 +25,9 @@ fi
 
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/fetch.XXXXXX")
-chmod 755 "$tmp"	# apt downloads as _apt
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && apt-get download -qq "linux-source-$BASE_SERIES=$BASE_VERSION" >&2)
+(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root \
+	"linux-source-$BASE_SERIES=$BASE_VERSION" >&2)
 dpkg-deb --fsys-tarfile "$tmp"/linux-source-*.deb |
 	tar -xO "./usr/src/linux-source-$BASE_SERIES.tar.xz" > "$tmp/src.tar.xz"
 if ! verify "$tmp/src.tar.xz"; then
