@@ -49,8 +49,11 @@ make_base() {
 	rm -rf "$TREE"
 	mkdir -p "$TREE"
 	tar -xf "$tarball" -C "$TREE" --strip-components=1
+	# Debian's .gitignore ignores everything at the top level ("/*"), so
+	# git would skip the new files a patch adds; drop that stanza.
+	sed -i '/^# Debian packaging:/,/^!\/debian\/$/d' "$TREE/.gitignore"
 	git_ init -q -b base-$BASE_SERIES
-	git_ add -A -f	# Debian's .gitignore ignores "/*"
+	git_ add -A -f
 	GIT_AUTHOR_NAME=base GIT_AUTHOR_EMAIL=base@localhost \
 	GIT_COMMITTER_NAME=base GIT_COMMITTER_EMAIL=base@localhost \
 	GIT_AUTHOR_DATE='2026-01-01T00:00:00Z' \

@@ -29,7 +29,7 @@ BOOT_TIMEOUT = 300       # seconds from start to the first KTAP line
 GRACE = 60               # beyond a test's own timeout before the VM is killed
 
 CMDLINE = ('console=ttyS0,115200 printk.time=1 panic=-1 oops=panic '
-           'movablecore=1G cma=64M memhp_default_state=online_movable '
+           'movablecore=1G cma=64M@0-2G memhp_default_state=online_movable '
            'page_owner=on')
 
 # Kernel reports that fail a run, matched after the printk timestamp.
