@@ -19,6 +19,8 @@ PATCHES := $(CURDIR)/patches
 APPEND  ?=
 # Run only the suite entries whose names match this regular expression.
 TESTS   ?=
+# make run: run demo/gmem-demo before the shell (0: just the shell).
+DEMO    ?= 1
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES
 
@@ -29,25 +31,26 @@ export CCACHE_NOHASHDIR := 1
 
 H := harness
 
-.PHONY: help deps fetch tree export lint config kernel selftests initramfs \
+.PHONY: help deps fetch tree export lint config kernel selftests demo initramfs \
 	check run clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
 	@echo
 	@echo '  make check      build everything, boot it in QEMU, run the suite (README'"'"'s test command)'
-	@echo '  make run        build if needed and boot to a shell in the same machine'
+	@echo '  make run        build if needed, boot the same machine, run the demo, then a shell'
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
 	@echo '  make lint       apply each patch in order, checkpatch.pl --strict it; test the harness'
 	@echo '  make kernel     configure and build bzImage and uapi headers in $(BUILD)'
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
-	@echo '  make initramfs  pack busybox, guest/ and the suite'"'"'s binaries'
+	@echo '  make demo       build demo/gmem-demo (a small VMM) against the selftest library'
+	@echo '  make initramfs  pack busybox, guest/, the demo and the suite'"'"'s binaries'
 	@echo '  make deps       install host packages (apt, as root)'
 	@echo '  make fetch      download and verify the base source'
 	@echo '  make clean      remove $(BUILD); distclean removes $(WORK)'
 	@echo
-	@echo '  VARIANT=plain|debug|kasan (now $(VARIANT))  TESTS=regex  APPEND="kernel args"'
+	@echo '  VARIANT=plain|debug|kasan (now $(VARIANT))  TESTS=regex  APPEND="kernel args"  DEMO=0|1'
 
 deps:
 	@$(H)/deps.sh
@@ -74,14 +77,17 @@ kernel: tree
 selftests: kernel
 	@$(H)/build-selftests.sh
 
-initramfs: selftests
+demo: selftests
+	@$(H)/build-demo.sh
+
+initramfs: demo
 	@$(H)/initramfs.sh
 
 check: lint initramfs
 	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(APPEND)'
 
 run: initramfs
-	@$(H)/vm.py shell --build $(BUILD) --append '$(APPEND)'
+	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(APPEND)'
 
 clean:
 	rm -rf $(BUILD)

@@ -21,6 +21,7 @@ ln -s ../bin "$root/usr/sbin"
 
 install -m 755 "$top/guest/init" "$root/init"
 install -m 755 "$top"/guest/bin/* "$root/bin/"
+install -m 755 "$BUILD/demo/gmem-demo" "$root/bin/gmem-demo"
 mkdir -p "$root/guest"
 cp -r "$top/guest/tests" "$root/guest/"
 cp "$top/guest/suite" "$root/guest/suite"
