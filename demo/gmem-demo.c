@@ -166,6 +166,28 @@ static unsigned long block_pages(void)
 	return strtoul(buf, NULL, 16) / PAGE_SIZE;
 }
 
+/*
+ * Node 1's highest boot block holds an early allocation and never offlines,
+ * and its free pages come first. Take them (one block's worth of anonymous
+ * memory) while placing the VM's memory, so that it lands where it can move.
+ */
+static char *hold_top_block(void)
+{
+	size_t size = block_pages() * PAGE_SIZE;
+	unsigned long node1 = 2;
+	char *p;
+
+	p = kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	kvm_mbind(p, size, MPOL_BIND, &node1, 8, 0);
+	memset(p, 1, size);
+	return p;
+}
+
+static void release_top_block(char *p)
+{
+	kvm_munmap(p, block_pages() * PAGE_SIZE);
+}
+
 static void report(const char *what, size_t n, long ms, unsigned long r0,
 		   unsigned long b0)
 {
@@ -209,7 +231,7 @@ static void offline_phase(void)
  */
 static void virtio_mem_phase(const char *cmd)
 {
-	unsigned long per = block_pages(), off[64], block, r0, b0, node1 = 2;
+	unsigned long per = block_pages(), off[64], block, r0, b0;
 	void **pages = calloc(npages, sizeof(*pages));
 	int *nodes = calloc(npages, sizeof(int)), *status = calloc(npages, sizeof(int));
 	int nr_off = 0;
@@ -227,17 +249,13 @@ static void virtio_mem_phase(const char *cmd)
 		pages[i] = (char *)mem + i * PAGE_SIZE;
 		nodes[i] = 1;
 	}
-	/* Take up what is free in a block that would not go, e.g. the top one. */
-	filler = kvm_mmap(per * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1);
-	kvm_mbind(filler, per * PAGE_SIZE, MPOL_BIND, &node1, 8, 0);
-	memset(filler, 1, per * PAGE_SIZE);
+	filler = hold_top_block();
 	r0 = rounds;
 	b0 = bad_rounds;
 	t = now_ms();
 	ret = syscall(__NR_move_pages, 0, npages, pages, nodes, status, MPOL_MF_MOVE);
 	n = moved();
-	kvm_munmap(filler, per * PAGE_SIZE);
+	release_top_block(filler);
 	snprintf(buf, sizeof(buf), "move_pages into virtio-mem: %ld not moved", ret);
 	report(buf, n, now_ms() - t, r0, b0);
 
@@ -273,6 +291,7 @@ int main(int argc, char *argv[])
 	u64 i, sum = 0, nr_words;
 	struct kvm_vm *vm;
 	pthread_t thread;
+	char *filler;
 	size_t size;
 	int fd;
 
@@ -291,11 +310,13 @@ int main(int argc, char *argv[])
 	vm_set_user_memory_region2(vm, SLOT, KVM_MEM_GUEST_MEMFD, GPA, size, NULL, fd, 0);
 	mem = kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
 	kvm_mbind(mem, size, MPOL_BIND, &node1, 8, 0);
+	filler = hold_top_block();
 	srandom(1);
 	for (i = 0; i < nr_words; i++) {
 		mem[i] = ((u64)random() << 32) | random();
 		sum += mem[i] ^ i;
 	}
+	release_top_block(filler);
 	virt_map(vm, GPA, GPA, npages);
 	vcpu_args_set(vcpu, 3, GPA, nr_words, sum);
 	moved();
