@@ -31,7 +31,7 @@ export CCACHE_NOHASHDIR := 1
 
 H := harness
 
-.PHONY: help deps fetch tree export lint config kernel selftests demo initramfs \
+.PHONY: help deps fetch tree export lint buildeach config kernel selftests demo initramfs \
 	check run clean distclean
 
 help:
@@ -42,6 +42,7 @@ help:
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
 	@echo '  make lint       apply each patch in order, checkpatch.pl --strict it; test the harness'
+	@echo '  make buildeach  build the kernel at every commit of the series (each patch builds)'
 	@echo '  make kernel     configure and build bzImage and uapi headers in $(BUILD)'
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
 	@echo '  make demo       build demo/gmem-demo (a small VMM) against the selftest library'
@@ -63,6 +64,9 @@ tree: fetch
 
 export:
 	@$(H)/tree.sh export
+
+buildeach: tree
+	@$(H)/build-each.sh
 
 lint: tree
 	@python3 $(H)/test_vm.py -q
