@@ -9,11 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 wt=$WORK/each-tree
-if [ ! -e "$wt/.git" ]; then
-	rm -rf "$wt"
-	git -C "$TREE" worktree prune
-	git -C "$TREE" worktree add -q --detach "$wt" base
-fi
+"$here/tree.sh" worktree "$wt"
 for c in $(git -C "$TREE" rev-list --reverse base..HEAD); do
 	git -C "$wt" checkout -q "$c"
 	echo "build-each: $(git -C "$wt" log -1 --format='%h %s')"

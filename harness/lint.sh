@@ -10,11 +10,7 @@ set -euo pipefail
 : "${TREE:?}" "${WORK:?}" "${PATCHES:?}"
 
 lt=$WORK/lint-tree
-if [ ! -e "$lt/.git" ]; then
-	rm -rf "$lt"
-	git -C "$TREE" worktree prune
-	git -C "$TREE" worktree add -q --detach "$lt" base
-fi
+"$(dirname "$0")/tree.sh" worktree "$lt"
 git -C "$lt" am --abort >/dev/null 2>&1 || true
 git -C "$lt" reset -q --hard base
 git -C "$lt" clean -qfdx

@@ -7,6 +7,9 @@
 #                    (refuses if the tree holds work that is not in patches/)
 #   tree.sh force    throw away the tree's own work and re-apply patches/
 #   tree.sh export   write the tree's commits since 'base' back to patches/
+#   tree.sh worktree DIR
+#                    make DIR a scratch worktree of the tree (detached, at
+#                    'base' when new), for lint and build-each
 #
 # The base commit is made with fixed names and dates so that its id, and
 # therefore the exported patches, are the same on every machine.
@@ -110,8 +113,15 @@ export)
 	record
 	echo "export: $(git_ rev-list --count base..HEAD) patches in $PATCHES"
 	;;
+worktree)
+	if [ ! -e "$2/.git" ]; then
+		rm -rf "$2"
+		git_ worktree prune
+		git_ worktree add -q --detach "$2" base
+	fi
+	;;
 *)
-	echo "usage: tree.sh sync|force|export" >&2
+	echo "usage: tree.sh sync|force|export|worktree DIR" >&2
 	exit 2
 	;;
 esac
