@@ -33,8 +33,6 @@
 #define GPA	SZ_4G
 #define SLOT	1
 #define MEMDIR	"/sys/devices/system/memory"
-/* QEMU puts the virtio-mem region (harness/vm.py) right above boot memory. */
-#define VIRTIO_MEM_PFN	(SZ_4G / PAGE_SIZE + SZ_1G / PAGE_SIZE)
 
 static struct kvm_vcpu *vcpu;
 static u64 *mem;
@@ -124,6 +122,27 @@ static int write_file(const char *path, const char *val)
 	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+/* The PFNs virtio-mem has added, as /proc/iomem shows them to root. */
+static bool virtio_mem_range(unsigned long *start, unsigned long *end)
+{
+	char line[256];
+	unsigned long s, e;
+	bool found = false;
+	FILE *f = fopen("/proc/iomem", "r");
+
+	TEST_ASSERT(f, "open /proc/iomem");
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strstr(line, "System RAM (virtio_mem)") &&
+		    sscanf(line, " %lx-%lx", &s, &e) == 2) {
+			*start = s / PAGE_SIZE;
+			*end = (e + 1) / PAGE_SIZE;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
 }
 
 static bool block_on_node(unsigned long block, int nid)
@@ -231,7 +250,7 @@ static void offline_phase(void)
  */
 static void virtio_mem_phase(const char *cmd)
 {
-	unsigned long per = block_pages(), off[64], block, r0, b0;
+	unsigned long per = block_pages(), off[64], block, r0, b0, start, end, pfn;
 	void **pages = calloc(npages, sizeof(*pages));
 	int *nodes = calloc(npages, sizeof(int)), *status = calloc(npages, sizeof(int));
 	int nr_off = 0;
@@ -239,10 +258,14 @@ static void virtio_mem_phase(const char *cmd)
 	size_t i, n;
 	long t, ret;
 
+	if (!virtio_mem_range(&start, &end)) {
+		printf("  no virtio-mem memory: nothing to unplug\n");
+		goto out;
+	}
 	for (block = 0; block < 4096 && nr_off < 64; block++) {
-		/* virtio-mem blocks are the highest; stop short of them. */
+		/* Leave node 1 no movable memory but virtio-mem's. */
 		if (block_on_node(block, 1) && block_movable(block) &&
-		    block * per < VIRTIO_MEM_PFN && !set_state(block, "offline"))
+		    (block + 1) * per <= start && !set_state(block, "offline"))
 			off[nr_off++] = block;
 	}
 	for (i = 0; i < npages; i++) {
@@ -265,9 +288,12 @@ static void virtio_mem_phase(const char *cmd)
 	snprintf(buf, sizeof(buf), "%s 0", cmd);
 	ret = system(buf);
 	/* The driver unplugs in the background: wait until nothing is left. */
-	for (n = 1; n && now_ms() - t < 60000; usleep(100 * 1000))
-		for (i = 0, n = 0; i < npages; i++)
-			n += pfn_of(i) >= VIRTIO_MEM_PFN;
+	for (n = 1; n && now_ms() - t < 60000; usleep(100 * 1000)) {
+		for (i = 0, n = 0; i < npages; i++) {
+			pfn = pfn_of(i);
+			n += pfn >= start && pfn < end;
+		}
+	}
 	n = moved();
 	snprintf(buf, sizeof(buf), "virtio-mem shrunk to 0: %s", ret ? "refused" : "done");
 	report(buf, n, now_ms() - t, r0, b0);
@@ -276,6 +302,7 @@ static void virtio_mem_phase(const char *cmd)
 	system(buf);
 	while (nr_off)
 		set_state(off[--nr_off], "online_movable");
+out:
 	free(pages);
 	free(nodes);
 	free(status);

@@ -11,7 +11,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kvm=$TREE/tools/testing/selftests/kvm
 lib=$BUILD/kselftest/kvm/lib
 mkdir -p "$BUILD/demo"
-# shellcheck disable=SC2046
 gcc -O2 -static -std=gnu99 -D_GNU_SOURCE= -DCONFIG_64BIT -U_FORTIFY_SOURCE \
 	-fno-builtin-memcmp -fno-builtin-memcpy -fno-builtin-memset \
 	-fno-builtin-strnlen -fno-stack-protector -fno-PIE -fno-strict-aliasing \

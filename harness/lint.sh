@@ -32,7 +32,7 @@ for p in "$PATCHES"/[0-9]*.patch; do
 		echo "lint: $name adds $f, which no MAINTAINERS entry covers"
 		bad=$((bad + 1))
 	done
-	# PATH: spdxcheck.py needs Debian's python3 with python3-ply.
+	# PATH: spdxcheck.py needs Debian's python3, with python3-ply and -git.
 	if out=$(cd "$lt" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --quiet \
 			--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES \
 			--no-summary --color=never "$p"); then
