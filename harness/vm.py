@@ -160,17 +160,17 @@ def kvm_works(build):
     return 'VFS: Unable to mount root' in out.stdout
 
 
-def start(args, mode):
-    rundir = os.path.join(args.build, mode)
+def start(args, mode, name=None, extra=''):
+    rundir = os.path.join(args.build, name or mode)
     os.makedirs(rundir, exist_ok=True)
     for name in ('host.sock', 'qmp.sock', 'ktap.log'):
         if os.path.exists(os.path.join(rundir, name)):
             os.unlink(os.path.join(rundir, name))
     accel = 'kvm' if kvm_works(args.build) else 'tcg'
-    append = args.append
+    append = f'{extra} {args.append}'
     if mode == 'check' and args.tests:
         append += ' gmem.tests=' + args.tests
-    argv = qemu_argv(args.build, rundir, mode, append, accel)
+    argv = qemu_argv(args.build, rundir, mode, append.strip(), accel)
     with open(os.path.join(rundir, 'qemu.cmd'), 'w') as f:
         f.write(' '.join(argv) + '\n')
     return rundir, accel, argv
@@ -267,8 +267,39 @@ class Suite:
             self.output[self.current[0]].append(line)
 
 
+SUITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'guest', 'suite')
+
+
+def boots(path, only):
+    """guest/suite's boots that run a test matching @only, as guest/init
+    numbers them: (number, extra kernel args, tests)."""
+    result = [(0, '', [])]
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            if line.startswith('boot:'):
+                result.append((len(result), line[len('boot:'):].strip(), []))
+            elif not only or re.match(f'^[^ ]*({only})', line):
+                result[-1][2].append(line.split()[0])
+    return [boot for boot in result if boot[2]]
+
+
 def check(args):
-    rundir, accel, argv = start(args, 'check')
+    """Each boot of the suite in its own QEMU; one summary for all."""
+    totals = [0, 0, 0]
+    for n, extra, tests in boots(SUITE, args.tests):
+        print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
+        for i, count in enumerate(check_boot(args, n, extra)):
+            totals[i] += count
+    print('{} passed, {} failed, {} skipped'.format(*totals), flush=True)
+    return 1 if totals[1] else 0
+
+
+def check_boot(args, n, extra):
+    """Run boot @n of the suite; return (passed, failed, skipped)."""
+    rundir, accel, argv = start(args, 'check', f'check{n}', f'gmem.boot={n} {extra}')
     console_log = os.path.join(rundir, 'console.log')
 
     def echo(msg):
@@ -328,9 +359,8 @@ def check(args):
     nfail = len(failed) + max(missing, 0) + (1 if splats else 0)
     if suite.planned is None:
         nfail += 1
-    echo(f'vm: {elapsed:.0f} s in QEMU')
-    echo(f'{passed} passed, {nfail} failed, {skipped} skipped')
-    return 1 if nfail else 0
+    echo(f'vm: {elapsed:.0f} s in QEMU: {passed} passed, {nfail} failed, {skipped} skipped')
+    return passed, nfail, skipped
 
 
 def main():
