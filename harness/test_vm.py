@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of vm.py's log reading: what fails a run must fail it."""
+"""Unit tests of vm.py: what fails a run must fail it; the suite's boots."""
 
 import os
 import sys
@@ -103,6 +103,18 @@ ok 3 kvm/c # SKIP
         s = self.run_suite("1..1\n# gmem-test: kvm/a timeout=9\n# not ok 1 inner\n")
         self.assertEqual(s.results, [])
         self.assertFalse(s.ended)
+
+
+    def test_boots_number_as_guest_init(self):
+        path = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'gmem-suite-test')
+        with open(path, 'w') as f:
+            f.write('# c\nkvm/a 60\nboot: x=1\n\nkvm/b\nboot: x=0\nboot: y\nkvm/c 9\n')
+        try:
+            self.assertEqual(vm.boots(path, ''),
+                             [(0, '', ['kvm/a']), (1, 'x=1', ['kvm/b']), (3, 'y', ['kvm/c'])])
+            self.assertEqual(vm.boots(path, 'c'), [(3, 'y', ['kvm/c'])])
+        finally:
+            os.unlink(path)
 
 
 if __name__ == '__main__':
