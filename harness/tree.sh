@@ -104,7 +104,10 @@ export)
 		echo "export: $TREE has uncommitted changes; commit them first" >&2
 		exit 1
 	fi
-	rm -f "$PATCHES"/[0-9][0-9][0-9][1-9]-*.patch
+	# Every numbered patch but the cover letter, which is kept by hand.
+	for p in "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
+		[ "${p##*/}" = 0000-cover-letter.patch ] || rm -f "$p"
+	done
 	mkdir -p "$PATCHES"
 	git_ -c core.abbrev=12 -c diff.noprefix=false -c diff.mnemonicPrefix=false \
 	     -c diff.algorithm=default -c format.signature= \
