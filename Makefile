@@ -21,6 +21,11 @@ APPEND  ?=
 TESTS   ?=
 # make run: run demo/gmem-demo before the shell (0: just the shell).
 DEMO    ?= 1
+# make bench: the patched kernel's plain build, the base's, and the output.
+BENCH_BUILD ?= $(WORK)/build-plain
+BASE_TREE   ?= $(WORK)/base-tree
+BASE_BUILD  ?= $(WORK)/build-base-plain
+RESULTS     ?= $(CURDIR)/results
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES
 
@@ -32,13 +37,14 @@ export CCACHE_NOHASHDIR := 1
 H := harness
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo initramfs \
-	check run clean distclean
+	check run bench clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
 	@echo
 	@echo '  make check      build everything, boot it in QEMU, run the suite (README'"'"'s test command)'
 	@echo '  make run        build if needed, boot the same machine, run the demo, then a shell'
+	@echo '  make bench      figures: patched (plain) vs shmem/anon and vs the base kernel, into $(RESULTS)'
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
 	@echo '  make lint       apply each patch in order, checkpatch.pl --strict it; test the harness'
@@ -82,7 +88,8 @@ selftests: kernel
 	@$(H)/build-selftests.sh
 
 demo: selftests
-	@$(H)/build-demo.sh
+	@$(H)/build-prog.sh demo/gmem-demo.c
+	@$(H)/build-prog.sh bench/gmem-bench.c
 
 initramfs: demo
 	@$(H)/initramfs.sh
@@ -92,6 +99,16 @@ check: lint initramfs
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(APPEND)'
+
+# Benchmarks run on the plain variant whatever VARIANT says, the base kernel
+# from the same sources and config with no patch applied, in a worktree.
+bench:
+	@$(MAKE) -s VARIANT=plain BUILD=$(BENCH_BUILD) initramfs
+	@$(H)/tree.sh worktree $(BASE_TREE)
+	@git -C $(BASE_TREE) checkout -q --detach base
+	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) VARIANT=plain $(H)/build-kernel.sh kernel
+	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) \
+		--base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
 
 clean:
 	rm -rf $(BUILD)

@@ -11,7 +11,7 @@
  *
  *   gmem-demo [--unmovable] [MiB]
  *
- * Built against the KVM selftest library (harness/build-demo.sh); runs as
+ * Built against the KVM selftest library (harness/build-prog.sh); runs as
  * root in the test machine (make run). GMEM_TEST_VIRTIO_MEM_RESIZE names
  * the command that asks the host to resize virtio-mem.
  */

@@ -16,7 +16,7 @@ cmd=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 case $VARIANT in
-plain) fragments="base" ;;
+plain) fragments="base plain" ;;
 debug) fragments="base debug" ;;
 kasan) fragments="base debug kasan" ;;
 *) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan)" >&2; exit 2 ;;

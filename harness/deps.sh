@@ -15,7 +15,8 @@ PREFS=/etc/apt/preferences.d/gmem-migrate
 STAMP=/var/lib/gmem-migrate.deps
 
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio busybox-static
-      uuid-dev ccache rsync python3 python3-ply python3-git git xz-utils zstd"
+      uuid-dev ccache rsync python3 python3-ply python3-git git xz-utils zstd
+      gnuplot-nox"
 QEMU_PKGS="qemu-system-x86"
 
 need_root() {

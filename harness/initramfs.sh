@@ -24,24 +24,26 @@ install -m 755 "$top"/guest/bin/* "$root/bin/"
 install -m 755 "$BUILD/demo/gmem-demo" "$root/bin/gmem-demo"
 mkdir -p "$root/guest"
 cp -r "$top/guest/tests" "$root/guest/"
-cp "$top/guest/suite" "$root/guest/suite"
+cp "$top/guest/suite" "$top/guest/bench" "$root/guest/"
 
-# Every kvm/... entry of the suite comes from the selftest build.
+# Every kvm/... entry of the lists comes from the selftest build, every
+# bench/... one from build-prog.sh.
 missing=0
 while read -r test _; do
 	case $test in
 	kvm/*) src=$BUILD/kselftest/$test ;;
+	bench/*) src=$BUILD/$test ;;
 	guest/*) src=$top/$test ;;
 	*) continue ;;
 	esac
 	if [ ! -x "$src" ]; then
-		echo "initramfs: $test is in guest/suite but $src was not built" >&2
+		echo "initramfs: $test is listed in guest/ but $src was not built" >&2
 		missing=1
 		continue
 	fi
 	mkdir -p "$root/$(dirname "$test")"
 	cp "$src" "$root/$test"
-done < <(grep -v '^\s*\(#\|$\)' "$top/guest/suite")
+done < <(grep -hv '^\s*\(#\|$\)' "$top/guest/suite" "$top/guest/bench")
 [ $missing = 0 ] || exit 1
 
 (cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) > "$BUILD/initramfs.cpio"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of vm.py: what fails a run must fail it; the suite's boots."""
+"""Unit tests of vm.py (what fails a run must fail it; the suite's boots)
+and of bench.py's statistics."""
 
 import os
 import sys
@@ -8,6 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
+import bench  # noqa: E402
 
 CLEAN = """\
 [    0.000000] Linux version 7.3.4+ (gmem@gmem) (gcc (Debian 12.2.0-14+deb12u1) 12.2.0)
@@ -105,6 +107,17 @@ ok 3 kvm/c # SKIP
         self.assertFalse(s.ended)
 
 
+    def test_a_test_run_twice_keeps_both_outputs(self):
+        s = self.run_suite("1..2\n# gmem-test: b/x timeout=9\n# {1}\nok 1 b/x\n"
+                           "# gmem-test: b/x timeout=9\n# {2}\nnot ok 2 b/x # exit=1\n")
+        self.assertEqual(s.output['b/x'], ['# {1}', '# {2}'])
+        self.assertEqual([st for _, st in s.results], ['pass', 'fail'])
+
+    def test_failure_lines(self):
+        lines = ['# # memory39: poisoned, left alone', '#   pid=1 errno=11',
+                 '# ==== Test Assertion Failure ====', '# # Totals: pass:1 fail:0']
+        self.assertEqual([x for x in lines if vm.FAILURE.search(x)], lines[1:3])
+
     def test_boots_number_as_guest_init(self):
         path = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'gmem-suite-test')
         with open(path, 'w') as f:
@@ -115,6 +128,26 @@ ok 3 kvm/c # SKIP
             self.assertEqual(vm.boots(path, 'c'), [(3, 'y', ['kvm/c'])])
         finally:
             os.unlink(path)
+
+
+class BenchStats(unittest.TestCase):
+    def test_percentiles(self):
+        # 98 accesses at 1000 cycles, 1 at 2000, 1 at 8000; 1 MHz TSC.
+        hist = {'1000': 98, '2000': 1, '8000': 1}
+        self.assertEqual(bench.percentiles(hist, 1000, (0.5, 0.99, 1.0)),
+                         [1000.0, 2000.0, 8000.0])
+
+    def test_paired_ratio_pairs_rounds(self):
+        recs = [{'fig': 'f', 'kind': k, 'round': r, 'ns': ns, 'moved': 1}
+                for k, r, ns in (('a', 0, 10), ('b', 0, 5), ('a', 1, 30), ('b', 1, 10),
+                                 ('a', 2, 8), ('b', 2, 8))]
+        self.assertEqual(bench.paired_ratio(recs, 'f', 'a', 'b', bench.per_page),
+                         (2.0, 1.0, 3.0))
+
+    def test_median_and_spread(self):
+        self.assertEqual(bench.med([3, None, 1, 2]), (2, 1, 3))
+        self.assertIsNone(bench.med([None]))
+        self.assertEqual(bench.fmt((2, 1, 3), 1, 0), '2 [1-3]')
 
 
 if __name__ == '__main__':

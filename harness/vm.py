@@ -5,6 +5,9 @@
   vm.py check --build DIR   run guest/suite, print KTAP results and a summary
   vm.py shell --build DIR   a shell on the console (Ctrl-A X quits QEMU)
 
+--suite runs another list of guest/ (make bench runs guest/bench), --kernel
+boots another kernel with the same initramfs (make bench: the base).
+
 The machine: two NUMA nodes with a CPU and 2 GiB each, a Movable zone
 (movablecore=), a CMA area, and a virtio-mem device on node 1 whose memory
 is onlined movable. The guest asks for changes to the machine (resizing
@@ -42,10 +45,12 @@ SPLAT = re.compile(
 END_OF_REPORT = re.compile(r'---\[ end (trace|Kernel panic)')
 TEST_START = re.compile(r'gmem-test: start (\S+)')
 TEST_MARK = re.compile(r'gmem-test: (start|end) ')
+# Lines of a failed test's output that say why: shown before its tail.
+FAILURE = re.compile(r'not ok |Assertion|Expected|FAIL|terminated|[Tt]imeout|errno')
 RESULT = re.compile(r'^(not ok|ok) (\d+) (\S+)(?: # (\S+)(.*))?$')
 
 
-def qemu_argv(build, rundir, mode, append, accel):
+def qemu_argv(build, kernel, rundir, mode, append, accel):
     serial0 = 'mon:stdio' if mode == 'shell' else 'stdio'
     return [
         'qemu-system-x86_64', '-nodefaults', '-no-user-config',
@@ -67,7 +72,7 @@ def qemu_argv(build, rundir, mode, append, accel):
         '-serial', serial0,
         '-chardev', f'file,id=ktap,path={rundir}/ktap.log',
         '-serial', 'chardev:ktap',
-        '-kernel', f'{build}/arch/x86/boot/bzImage',
+        '-kernel', kernel,
         '-initrd', f'{build}/initramfs.cpio',
         '-append', f'{CMDLINE} gmem.mode={mode} {append}'.strip(),
     ]
@@ -170,7 +175,10 @@ def start(args, mode, name=None, extra=''):
     append = f'{extra} {args.append}'
     if mode == 'check' and args.tests:
         append += ' gmem.tests=' + args.tests
-    argv = qemu_argv(args.build, rundir, mode, append.strip(), accel)
+    if mode == 'check' and args.suite != SUITE:
+        append += ' gmem.suite=' + os.path.basename(args.suite)
+    kernel = args.kernel or f'{args.build}/arch/x86/boot/bzImage'
+    argv = qemu_argv(args.build, kernel, rundir, mode, append.strip(), accel)
     with open(os.path.join(rundir, 'qemu.cmd'), 'w') as f:
         f.write(' '.join(argv) + '\n')
     return rundir, accel, argv
@@ -246,7 +254,7 @@ class Suite:
         m = re.match(r'^# gmem-test: (\S+) timeout=(\d+)$', line)
         if m:
             self.current = (m.group(1), now)
-            self.output[m.group(1)] = []
+            self.output.setdefault(m.group(1), [])
             self.deadline = now + int(m.group(2)) + GRACE
             return
         if line == '# gmem-suite: end':
@@ -267,7 +275,7 @@ class Suite:
             self.output[self.current[0]].append(line)
 
 
-SUITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'guest', 'suite')
+SUITE = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', 'guest', 'suite'))
 
 
 def boots(path, only):
@@ -289,17 +297,19 @@ def boots(path, only):
 def check(args):
     """Each boot of the suite in its own QEMU; one summary for all."""
     totals = [0, 0, 0]
-    for n, extra, tests in boots(SUITE, args.tests):
+    for n, extra, tests in boots(args.suite, args.tests):
         print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
-        for i, count in enumerate(check_boot(args, n, extra)):
+        for i, count in enumerate(check_boot(args, n, extra)[0]):
             totals[i] += count
     print('{} passed, {} failed, {} skipped'.format(*totals), flush=True)
     return 1 if totals[1] else 0
 
 
-def check_boot(args, n, extra):
-    """Run boot @n of the suite; return (passed, failed, skipped)."""
-    rundir, accel, argv = start(args, 'check', f'check{n}', f'gmem.boot={n} {extra}')
+def check_boot(args, n, extra, name=None):
+    """Run boot @n of the suite in $BUILD/@name (check@n); return (passed,
+    failed, skipped) and the Suite: results in order, output by name."""
+    rundir, accel, argv = start(args, 'check', name or f'check{n}',
+                                f'gmem.boot={n} {extra}')
     console_log = os.path.join(rundir, 'console.log')
 
     def echo(msg):
@@ -337,8 +347,14 @@ def check_boot(args, n, extra):
     splats = find_splats(console)
     failed = [name for name, status in suite.results if status == 'fail']
     for name in failed:
-        echo(f'\n--- output of {name} (last 60 lines) ---')
-        for line in suite.output.get(name, [])[-60:]:
+        output = suite.output.get(name, [])
+        why = [line for line in output if FAILURE.search(line)]
+        if why:
+            echo(f'\n--- why {name} failed (first 20 such lines) ---')
+            for line in why[:20]:
+                echo(line)
+        echo(f'\n--- output of {name} (last 40 lines) ---')
+        for line in output[-40:]:
             echo(line)
     missing = (suite.planned or 0) - len(suite.results)
     if suite.planned is None or missing or timed_out or not suite.ended:
@@ -360,7 +376,7 @@ def check_boot(args, n, extra):
     if suite.planned is None:
         nfail += 1
     echo(f'vm: {elapsed:.0f} s in QEMU: {passed} passed, {nfail} failed, {skipped} skipped')
-    return passed, nfail, skipped
+    return (passed, nfail, skipped), suite
 
 
 def main():
@@ -369,8 +385,11 @@ def main():
     p.add_argument('--build', required=True)
     p.add_argument('--tests', default='', help='regex over suite entries')
     p.add_argument('--append', default='', help='extra kernel command line')
+    p.add_argument('--suite', default=SUITE, help='the list of tests (guest/...)')
+    p.add_argument('--kernel', help='bzImage to boot instead of the build\'s')
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
+    args.suite = os.path.abspath(args.suite)
     if ' ' in args.tests:
         p.error('--tests: no spaces (it travels on the kernel command line)')
     sys.exit(check(args) if args.mode == 'check' else shell(args))
