@@ -143,7 +143,7 @@ static void vmem_init(struct vmem *v, enum kind kind, unsigned long type,
 
 	v->kind = kind;
 	v->npages = npages;
-	v->vm = __vm_create_shape_with_one_vcpu(shape, &v->vcpu, npages / 256 + 16,
+	v->vm = __vm_create_shape_with_one_vcpu(shape, &v->vcpu, npages / 64 + 512,
 						guest_code);
 	switch (kind) {
 	case GMEM:
@@ -383,18 +383,56 @@ static void offline_blocks(struct vmem *v, const char *fig, int round)
 }
 
 /*
+ * Fill node 1 with an anonymous filler, free @per_range pages of it in each
+ * 2 MiB range it reached, and fault a VM's memory of @kind into those holes;
+ * then free the filler.  The VM's pages end up in every 2 MiB range that
+ * the allocator lets them into.
+ */
+static void scatter(struct vmem *v, enum kind kind, int per_range)
+{
+	unsigned long mask = 2;
+	size_t fill, i, holes;
+	u64 *fpfn, last;
+	char *filler;
+	int in_range;
+
+	/* Leave 64 MiB: node 1 must not run out. */
+	fill = node1_free_pages() - 16384;
+	filler = kvm_mmap(fill * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	madvise(filler, fill * PAGE_SIZE, MADV_NOHUGEPAGE);
+	kvm_mbind(filler, fill * PAGE_SIZE, MPOL_BIND, &mask, 8, 0);
+	for (i = 0; i < fill; i++)
+		filler[i * PAGE_SIZE] = 1;
+	fpfn = pagemap(filler, fill);
+	for (i = 0, holes = 0, last = -1ull, in_range = 0; i < fill; i++) {
+		if (!fpfn[i])
+			continue;
+		if (fpfn[i] >> 9 != last)
+			in_range = 0;
+		last = fpfn[i] >> 9;
+		if (in_range++ >= per_range)
+			continue;
+		madvise(filler + i * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+		holes++;
+	}
+	vmem_init(v, kind, VM_TYPE_DEFAULT, holes, 1, NULL);
+	vcpu_pass(v);
+	kvm_munmap(filler, fill * PAGE_SIZE);
+	free(fpfn);
+}
+
+/*
  * Figure 2: the same moves, by offlining the Movable blocks that hold the
- * memory, and by compacting node 1 after freeing an anonymous filler that
- * had been faulted in page for page with it.
+ * memory, and by compacting node 1 with the memory scattered over it
+ * (scatter(), 16 pages in each 2 MiB range).
  */
 static void fig_offline_compact(void)
 {
 	static const enum kind kinds[] = { GMEM, SHMEM, ANON };
 	size_t npages = 16384, i, moved;
-	unsigned long mask = 2;
 	struct vmem v;
 	u64 *before, *after;
-	char *filler;
 	long long ns;
 	int r, k;
 
@@ -410,22 +448,15 @@ static void fig_offline_compact(void)
 			vmem_fini(&v);
 		}
 		for (k = 0; k < 3; k++) {
-			filler = kvm_mmap(npages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS, -1);
-			madvise(filler, npages * PAGE_SIZE, MADV_NOHUGEPAGE);
-			kvm_mbind(filler, npages * PAGE_SIZE, MPOL_BIND, &mask, 8, 0);
-			vmem_init(&v, nth_kind(kinds, 3, r, k), VM_TYPE_DEFAULT, npages, 1,
-				  filler);
-			vcpu_pass(&v);
-			kvm_munmap(filler, npages * PAGE_SIZE);
+			scatter(&v, nth_kind(kinds, 3, r, k), 16);
 			before = pfns(&v);
 			ns = compact_node1();
 			after = pfns(&v);
-			for (i = 0, moved = 0; i < npages; i++)
+			for (i = 0, moved = 0; i < v.npages; i++)
 				moved += before[i] != after[i];
 			printf("{\"fig\": \"compact\", \"kind\": \"%s\", \"round\": %d, "
 			       "\"pages\": %zu, \"moved\": %zu, \"ns\": %lld}\n",
-			       kind_name[v.kind], r, npages, moved, ns);
+			       kind_name[v.kind], r, v.npages, moved, ns);
 			fflush(stdout);
 			vcpu_pass(&v);
 			vmem_check(&v);
@@ -526,19 +557,15 @@ static long hugepages_node1(void)
 }
 
 /*
- * Figure 4: fill node 1 with an anonymous filler, free one page of it in
- * every 2 MiB range, let the VM's memory take those holes, free the filler,
- * compact node 1 and count the 2 MiB pages it can allocate, against what it
- * could before.
+ * Figure 4: with a VM's pages in every 2 MiB range of node 1 (scatter(),
+ * one page a range), compact node 1 and count the 2 MiB pages it can then
+ * allocate, against what it could before.
  */
 static void fig_hugepages(void)
 {
 	static const enum kind kinds[] = { GMEM, GMEM_NOFLAG, SHMEM };
-	unsigned long mask = 2;
-	size_t fill, i, holes, held;
+	size_t held;
 	long base, got;
-	u64 *fpfn, last;
-	char *filler;
 	struct vmem v;
 	int r, k;
 
@@ -554,27 +581,7 @@ static void fig_hugepages(void)
 					skip("hugepages", kind, "not offered by this kernel");
 				continue;
 			}
-			/* Leave 64 MiB: node 1 must not run out. */
-			fill = node1_free_pages() - 16384;
-			filler = kvm_mmap(fill * PAGE_SIZE, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
-			madvise(filler, fill * PAGE_SIZE, MADV_NOHUGEPAGE);
-			kvm_mbind(filler, fill * PAGE_SIZE, MPOL_BIND, &mask, 8, 0);
-			for (i = 0; i < fill; i++)
-				filler[i * PAGE_SIZE] = 1;
-			fpfn = pagemap(filler, fill);
-			/* A hole in each 2 MiB range the filler reached, in order. */
-			for (i = 0, holes = 0, last = -1ull; i < fill; i++) {
-				if (!fpfn[i] || fpfn[i] >> 9 == last)
-					continue;
-				last = fpfn[i] >> 9;
-				madvise(filler + i * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
-				holes++;
-			}
-			vmem_init(&v, kind, VM_TYPE_DEFAULT, holes, 1, NULL);
-			vcpu_pass(&v);
-			kvm_munmap(filler, fill * PAGE_SIZE);
-			free(fpfn);
+			scatter(&v, kind, 1);
 			held = ranges_held(&v);
 			compact_node1();
 			got = hugepages_node1();
@@ -767,6 +774,44 @@ static void unplug_virtio_mem(void)
 	printf("{\"virtio-mem\": \"unplugged\", \"kb\": %lu}\n", kb - mem_total_kb());
 }
 
+/*
+ * A Movable block that refuses to offline while it holds nothing of ours
+ * (the top one of node 1 holds a boot allocation) would count against
+ * whatever memory lands in it: take it up with an anonymous hog, 2 MiB at a
+ * time until a chunk lands elsewhere, for as long as the bench runs.
+ */
+static void hog_refusing_blocks(void)
+{
+	unsigned long per_block = memory_block_pages(), block, mask = 2;
+	size_t chunk = SZ_2M / PAGE_SIZE, max = per_block + chunk, n = 0, i;
+	bool refusing[256] = {}, any = false, in = true;
+	char *hog;
+	u64 *pfn;
+
+	for (block = 0; block < ARRAY_SIZE(refusing); block++) {
+		if (!block_is_movable(block) || !set_block_state(block, "offline")) {
+			set_block_state(block, "online_movable");
+			continue;
+		}
+		refusing[block] = any = true;
+	}
+	if (!any)
+		return;
+	hog = kvm_mmap(max * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	madvise(hog, max * PAGE_SIZE, MADV_NOHUGEPAGE);
+	kvm_mbind(hog, max * PAGE_SIZE, MPOL_BIND, &mask, 8, 0);
+	for (n = 0; in && n + chunk <= max; n += chunk) {
+		memset(hog + n * PAGE_SIZE, 1, chunk * PAGE_SIZE);
+		pfn = pagemap(hog + n * PAGE_SIZE, chunk);
+		for (i = 0, in = false; i < chunk; i++)
+			in |= pfn[i] / per_block < ARRAY_SIZE(refusing) &&
+			      refusing[pfn[i] / per_block];
+		free(pfn);
+	}
+	printf("{\"hog\": \"refusing Movable blocks\", \"pages\": %zu}\n", n);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -803,6 +848,7 @@ int main(int argc, char **argv)
 	CPU_SET(0, &cpus);
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(cpus), &cpus), "sched_setaffinity");
 	unplug_virtio_mem();
+	hog_refusing_blocks();
 	for (i = optind; i < argc; i++) {
 		for (j = 0; j < (int)ARRAY_SIZE(figures); j++)
 			if (!strcmp(argv[i], figures[j].name))

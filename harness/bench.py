@@ -121,21 +121,28 @@ def fig_offline_compact(records):
     return [head] + rows
 
 
+def kernels_kinds(records, fig, rows, width):
+    """(kernel, kind, its records) for each kernel and guest_memfd/shmem kind
+    with records of @fig; a "not offered" row in @rows for the others."""
+    for kernel in KERNELS:
+        for kind in ('gmem', 'gmem-noflag', 'shmem'):
+            recs = select(records, fig=fig, kind=kind, kernel=kernel)
+            if recs:
+                yield kernel, kind, recs
+            else:
+                rows.append(f'  {kernel:<8} {kind:<12} {"n/a (not offered)":>{width}}')
+
+
 def fig_offline_share(records):
     rows = [f'  {"kernel":<8} {"memory":<12} {"offlined":>9}  {"time ms, median [min-max]":>28}'
             f'  refusals']
-    for kernel in KERNELS:
-        for kind in ('gmem', 'gmem-noflag', 'shmem'):
-            recs = select(records, fig='offline-share', kind=kind, kernel=kernel)
-            if not recs:
-                rows.append(f'  {kernel:<8} {kind:<12} {"n/a (not offered)":>9}')
-                continue
-            ok = sum(1 for r in recs if r['ret'] == 0)
-            errs = sorted({r['ret'] for r in recs if r['ret']})
-            names = {-16: 'EBUSY', -4: 'EINTR after 5 s (no progress)'}
-            rows.append(f'  {kernel:<8} {kind:<12} {ok:>4}/{len(recs):<4}  '
-                        f'{fmt(med([r["ns"] for r in recs]), 1e-6, 0):>28}  '
-                        + (', '.join(names.get(e, str(e)) for e in errs) or '-'))
+    names = {-16: 'EBUSY', -4: 'EINTR after 5 s (no progress)'}
+    for kernel, kind, recs in kernels_kinds(records, 'offline-share', rows, 9):
+        ok = sum(1 for r in recs if r['ret'] == 0)
+        errs = sorted({r['ret'] for r in recs if r['ret']})
+        rows.append(f'  {kernel:<8} {kind:<12} {ok:>4}/{len(recs):<4}  '
+                    f'{fmt(med([r["ns"] for r in recs]), 1e-6, 0):>28}  '
+                    + (', '.join(names.get(e, str(e)) for e in errs) or '-'))
     return rows
 
 
@@ -143,18 +150,13 @@ def fig_hugepages(records):
     rows = [f'  {"kernel":<8} {"memory":<12} {"2 MiB pages":>22}  {"of idle":>7}'
             f'  {"2 MiB ranges with VM pages":>28}']
     plot = []
-    for kernel in KERNELS:
-        for kind in ('gmem', 'gmem-noflag', 'shmem'):
-            recs = select(records, fig='hugepages', kind=kind, kernel=kernel)
-            if not recs:
-                rows.append(f'  {kernel:<8} {kind:<12} {"n/a (not offered)":>22}')
-                continue
-            got = med([r['hugepages'] for r in recs])
-            share = med([r['hugepages'] / r['before'] for r in recs])
-            rows.append(f'  {kernel:<8} {kind:<12} {fmt(got, 1, 0):>22}  {share[0]:>7.0%}'
-                        f'  {fmt(med([r["ranges"] for r in recs]), 1, 0):>15} -> '
-                        f'{fmt(med([r["ranges_after"] for r in recs]), 1, 0)}')
-            plot.append((f'{kind} ({kernel})', share))
+    for kernel, kind, recs in kernels_kinds(records, 'hugepages', rows, 22):
+        got = med([r['hugepages'] for r in recs])
+        share = med([r['hugepages'] / r['before'] for r in recs])
+        rows.append(f'  {kernel:<8} {kind:<12} {fmt(got, 1, 0):>22}  {share[0]:>7.0%}'
+                    f'  {fmt(med([r["ranges"] for r in recs]), 1, 0):>15} -> '
+                    f'{fmt(med([r["ranges_after"] for r in recs]), 1, 0)}')
+        plot.append((f'{kind} ({kernel})', share))
     return rows, plot
 
 
@@ -223,11 +225,11 @@ def plots(out, move, huge, stall):
         f'{c[k][0] / 1e3} {c[k][1] / 1e3} {c[k][2] / 1e3}' if c[k] else 'NaN NaN NaN'
         for k in ('gmem', 'shmem', 'anon')) for mib, c in move)
     gnuplot('fig1.png', f'''
-set terminal png size 800,500
+set terminal png size 800,500 noenhanced
 set output "{out}/fig1.png"
 set title "Figure 1: move_pages() between nodes, per 4 KiB page (median, min-max)"
 set xlabel "memory size (MiB)"; set ylabel "us per page"; set logscale x 4
-set key top right; set yrange [0:*]
+set key top right; set yrange [0:*]; set offsets graph 0.05, graph 0.05, 0, 0
 $d << EOD
 {data}
 EOD
@@ -237,7 +239,7 @@ plot $d u 1:2:3:4 w yerrorlines t "guest_memfd (MIGRATABLE)", \\
 ''')
     data = '\n'.join(f'"{name}" {s[0] * 100}' for name, s in huge)
     gnuplot('fig4.png', f'''
-set terminal png size 800,500
+set terminal png size 800,500 noenhanced
 set output "{out}/fig4.png"
 set title "Figure 4: 2 MiB pages allocatable on node 1 after fragmenting and compaction"
 set ylabel "% of an idle node 1"; set yrange [0:110]; set style fill solid 0.6
@@ -249,7 +251,7 @@ plot $d u 0:2:xtic(1) w boxes notitle
 ''')
     data = '\n'.join(f'{kind} {p50} {p99} {pmax}' for kind, p50, p99, pmax in stall)
     gnuplot('fig5.png', f'''
-set terminal png size 800,500
+set terminal png size 800,500 noenhanced
 set output "{out}/fig5.png"
 set title "Figure 5: vCPU access time while the host migrates its memory"
 set ylabel "us (log)"; set logscale y; set style data histograms
@@ -293,14 +295,15 @@ def main():
         'are medians of per-round ratios (kinds measured in turn in each round).',
     ] + move_rows + [
         '',
-        'Figure 2. Offlining the Movable blocks that hold the memory (us per VM page',
-        'in the blocks that offlined), and compacting node 1 after freeing a filler',
-        'faulted in page for page with it (us per VM page that moved).',
+        'Figure 2. Offlining the Movable blocks that hold 64 MiB of VM memory (us per',
+        'VM page in the blocks that offlined), and compacting node 1 with the VM\'s',
+        'pages put in every 2 MiB range, 16 a range, as in figure 4 (us per VM page',
+        'that moved: the scan of the node is in it).',
     ] + fig_offline_compact(records) + [
         '',
         'Figure 3. Memory blocks holding 32 MiB of VM memory on node 1 (Movable or',
-        'not; virtio-mem\'s left out): how many offline, each attempt timed, 5 s',
-        'deadline (SIGALRM).',
+        'not; a Movable block that refuses while empty is taken up by a hog first):',
+        'how many offline, each attempt timed, with a 5 s deadline (SIGALRM).',
     ] + fig_offline_share(records) + [
         '',
         'Figure 4. Node 1 filled with a filler, one page of it freed in every 2 MiB',
