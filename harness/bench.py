@@ -3,6 +3,7 @@
 """Run guest/bench on the patched and the base kernel; make the figures.
 
   bench.py --build DIR --base-kernel BZIMAGE --out DIR
+  bench.py --records OUT/bench.json --out DIR    (the table and plots again)
 
 Both kernels boot the same initramfs (DIR's) in the same test machine as
 'make check'. bench/gmem-bench prints one JSON object per measurement; this
@@ -265,23 +266,34 @@ plot $d u 2:xtic(1) t "p50", '' u 3 t "p99", '' u 4 t "max"
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--build', required=True, help='patched build (and initramfs)')
-    p.add_argument('--base-kernel', required=True, help='bzImage of the base')
+    p.add_argument('--build', help='patched build (and initramfs)')
+    p.add_argument('--base-kernel', help='bzImage of the base')
+    p.add_argument('--records', help='a bench.json to make the figures of, no boot')
     p.add_argument('--out', required=True)
     p.add_argument('--command', default='make bench')
     args = p.parse_args()
-    args.build = os.path.abspath(args.build)
     os.makedirs(args.out, exist_ok=True)
 
-    records, failures = [], []
-    for label, kernel in (('patched', None), ('base', os.path.abspath(args.base_kernel))):
-        recs, fails = run(args, kernel, label)
-        records += recs
-        failures += fails
-    accel = 'KVM' if vm.kvm_works(args.build) else 'TCG'
-    qemu = subprocess.run(['qemu-system-x86_64', '--version'], capture_output=True,
-                          text=True).stdout.split('\n')[0]
-    date = datetime.date.today().isoformat()
+    if args.records:
+        with open(args.records) as f:
+            old = json.load(f)
+        records, failures = old['records'], old['failures']
+        accel, qemu, date = old['machine'], old['qemu'], old['date']
+        args.command = old['command']
+    else:
+        if not args.build or not args.base_kernel:
+            p.error('--build and --base-kernel, or --records')
+        args.build = os.path.abspath(args.build)
+        records, failures = [], []
+        for label, kernel in (('patched', None),
+                              ('base', os.path.abspath(args.base_kernel))):
+            recs, fails = run(args, kernel, label)
+            records += recs
+            failures += fails
+        accel = 'KVM' if vm.kvm_works(args.build) else 'TCG'
+        qemu = subprocess.run(['qemu-system-x86_64', '--version'], capture_output=True,
+                              text=True).stdout.split('\n')[0]
+        date = datetime.date.today().isoformat()
 
     move_rows, move_plot, move_ratio = fig_move(records)
     huge_rows, huge_plot = fig_hugepages(records)
