@@ -129,17 +129,24 @@ static void skip(const char *fig, enum kind kind, const char *why)
 	fflush(stdout);
 }
 
-/*
- * Allocate on @node (-1: anywhere) and write every page, each followed by a
- * page of @filler if given, so that the two interleave physically.
- */
+/* Does this kernel offer @kind? If not, say so for @fig, once (round 0). */
+static bool offered(const char *fig, enum kind kind, int round)
+{
+	if (kind_supported(kind))
+		return true;
+	if (!round)
+		skip(fig, kind, "not offered by this kernel");
+	return false;
+}
+
+/* Allocate on @node (-1: anywhere) and write every page. */
 static void vmem_init(struct vmem *v, enum kind kind, unsigned long type,
-		      size_t npages, int node, char *filler)
+		      size_t npages, int node)
 {
 	const struct vm_shape shape = { .mode = VM_MODE_DEFAULT, .type = type };
 	u64 flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 	size_t size = npages * PAGE_SIZE, i;
-	unsigned long mask = 1ul << node;
+	unsigned long mask;
 
 	v->kind = kind;
 	v->npages = npages;
@@ -169,8 +176,10 @@ static void vmem_init(struct vmem *v, enum kind kind, unsigned long type,
 		vm_set_user_memory_region2(v->vm, SLOT, 0, GPA, size, v->mem, -1, 0);
 		break;
 	}
-	if (node >= 0)
+	if (node >= 0) {
+		mask = 1ul << node;
 		kvm_mbind(v->mem, size, MPOL_BIND, &mask, 8, 0);
+	}
 	virt_map(v->vm, GPA, GPA, npages);
 	vcpu_args_set(v->vcpu, 1, npages);
 
@@ -179,8 +188,6 @@ static void vmem_init(struct vmem *v, enum kind kind, unsigned long type,
 	for (i = 0; i < npages; i++) {
 		v->addrs[i] = v->mem + i * PAGE_SIZE;
 		*(u64 *)v->addrs[i] = i;
-		if (filler)
-			filler[i * PAGE_SIZE] = 1;
 	}
 }
 
@@ -326,7 +333,7 @@ static void fig_move(void)
 		return skip("move", GMEM, "no GUEST_MEMFD_FLAG_MIGRATABLE");
 	for (mib = 4; mib <= (size_t)max_mib; mib *= 4) {
 		for (i = 0; i < 3; i++)
-			vmem_init(&v[i], kinds[i], VM_TYPE_DEFAULT, mib << 8, 0, NULL);
+			vmem_init(&v[i], kinds[i], VM_TYPE_DEFAULT, mib << 8, 0);
 		for (r = 0; r < rounds; r++) {
 			for (i = 0; i < 3; i++) {
 				struct vmem *m = &v[(r + i) % 3];
@@ -416,7 +423,7 @@ static void scatter(struct vmem *v, enum kind kind, int per_range)
 		madvise(filler + i * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
 		holes++;
 	}
-	vmem_init(v, kind, VM_TYPE_DEFAULT, holes, 1, NULL);
+	vmem_init(v, kind, VM_TYPE_DEFAULT, holes, 1);
 	vcpu_pass(v);
 	kvm_munmap(filler, fill * PAGE_SIZE);
 	free(fpfn);
@@ -440,7 +447,7 @@ static void fig_offline_compact(void)
 		return skip("offline", GMEM, "no GUEST_MEMFD_FLAG_MIGRATABLE");
 	for (r = 0; r < rounds; r++) {
 		for (k = 0; k < 3; k++) {
-			vmem_init(&v, nth_kind(kinds, 3, r, k), VM_TYPE_DEFAULT, npages, 1, NULL);
+			vmem_init(&v, nth_kind(kinds, 3, r, k), VM_TYPE_DEFAULT, npages, 1);
 			vcpu_pass(&v);
 			offline_blocks(&v, "offline", r);
 			vcpu_pass(&v);
@@ -515,12 +522,9 @@ static void fig_offline_share(void)
 		for (k = 0; k < 3; k++) {
 			enum kind kind = nth_kind(kinds, 3, r, k);
 
-			if (!kind_supported(kind)) {
-				if (!r)
-					skip("offline-share", kind, "not offered by this kernel");
+			if (!offered("offline-share", kind, r))
 				continue;
-			}
-			vmem_init(&v, kind, VM_TYPE_DEFAULT, npages, 1, NULL);
+			vmem_init(&v, kind, VM_TYPE_DEFAULT, npages, 1);
 			vcpu_pass(&v);
 			pfn = pfns(&v);
 			blocks = calloc(npages, sizeof(*blocks));
@@ -576,11 +580,8 @@ static void fig_hugepages(void)
 		for (k = 0; k < 3; k++) {
 			enum kind kind = nth_kind(kinds, 3, r, k);
 
-			if (!kind_supported(kind)) {
-				if (!r)
-					skip("hugepages", kind, "not offered by this kernel");
+			if (!offered("hugepages", kind, r))
 				continue;
-			}
 			scatter(&v, kind, 1);
 			held = ranges_held(&v);
 			compact_node1();
@@ -672,7 +673,7 @@ static void fig_stall(void)
 	if (!kind_supported(GMEM))
 		return skip("stall", GMEM, "no GUEST_MEMFD_FLAG_MIGRATABLE");
 	for (k = 0; k < 2; k++) {
-		vmem_init(&v[k], kinds[k], VM_TYPE_DEFAULT, 4096, 0, NULL);
+		vmem_init(&v[k], kinds[k], VM_TYPE_DEFAULT, 4096, 0);
 		guest_timed = 1;
 		sync_global_to_guest(v[k].vm, guest_timed);
 		vcpu_pass(&v[k]);
@@ -705,7 +706,7 @@ static void fig_convert(void)
 	    !(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM)) ||
 	    !get_kvm_param_bool("gmem_in_place_conversion"))
 		return skip("convert", GMEM, "no in-place conversion");
-	vmem_init(&v, GMEM, KVM_X86_SW_PROTECTED_VM, npages, 0, NULL);
+	vmem_init(&v, GMEM, KVM_X86_SW_PROTECTED_VM, npages, 0);
 	vcpu_pass(&v);
 	m.v = &v;
 	for (r = 0; r < rounds; r++) {

@@ -30,7 +30,7 @@ def run(args, kernel, label):
     """Boot @kernel with guest/bench; return (records, failures)."""
     opts = argparse.Namespace(build=args.build, kernel=kernel, suite=BENCH,
                               tests='', append='')
-    failures = []
+    records, failures = [], []
     for n, extra, tests in vm.boots(BENCH, ''):
         print(f'bench: {label} kernel, {len(tests)} figures', flush=True)
         (_, failed, _), suite = vm.check_boot(opts, n, extra, f'bench-{label}')
@@ -39,14 +39,13 @@ def run(args, kernel, label):
             failures.append(f'{label}: a figure failed or did not finish')
         elif failed:
             print(f'bench: {label}: kernel reports in the log (above)', flush=True)
-    records = []
-    for lines in suite.output.values():
-        for line in lines:
-            line = line[2:] if line.startswith('# ') else line
-            if line.startswith('{'):
-                rec = json.loads(line)
-                rec['kernel'] = label
-                records.append(rec)
+        for lines in suite.output.values():
+            for line in lines:
+                line = line[2:] if line.startswith('# ') else line
+                if line.startswith('{'):
+                    rec = json.loads(line)
+                    rec['kernel'] = label
+                    records.append(rec)
     return records, failures
 
 
