@@ -32,10 +32,31 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
 fi
 need_root
 
-cat > "$SOURCES" <<'SRC'
+# The Debian mirror this machine's own apt configuration uses for its release
+# (a local mirror, if that is what the user set up); never a hard-coded host.
+mirror() {
+	local codename targets uri release entry
+	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	targets=$(apt-get indextargets --no-release-info \
+		--format '$(REPO_URI) $(RELEASE) $(SOURCESENTRY)')
+	while read -r uri release entry; do
+		if [ "$release" = "$codename" ] &&
+		   [ "${entry%%:*}" != "$SOURCES" ]; then
+			echo "$uri"
+			return
+		fi
+	done <<< "$targets"
+}
+uri=$(mirror)
+if [ -z "$uri" ]; then
+	echo "deps: no apt source for this release in the apt configuration" >&2
+	exit 1
+fi
+
+cat > "$SOURCES" <<SRC
 # gmem-migrate: base kernel source and a newer QEMU; see harness/deps.sh
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $uri
 Suites: bookworm-backports trixie-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
