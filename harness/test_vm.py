@@ -4,7 +4,10 @@
 and of bench.py's statistics."""
 
 import os
+import socket
 import sys
+import tempfile
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -128,6 +131,38 @@ ok 3 kvm/c # SKIP
             self.assertEqual(vm.boots(path, 'c'), [(3, 'y', ['kvm/c'])])
         finally:
             os.unlink(path)
+
+
+class HostRequests(unittest.TestCase):
+    def test_any_error_is_answered_and_serving_goes_on(self):
+        class QMP:
+            def __init__(self):
+                self.calls = 0
+
+            def execute(self, cmd, **args):
+                self.calls += 1
+                if self.calls == 1:
+                    raise KeyError('return')
+                return 42
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'host.sock')
+            server = socket.socket(socket.AF_UNIX)
+            server.bind(path)
+            server.listen(1)
+            threading.Thread(target=vm.serve_host, args=(path, QMP()),
+                             daemon=True).start()
+            conn, _ = server.accept()
+            f = conn.makefile('rw')
+            replies = []
+            for _ in range(2):
+                f.write('qom-get vmem0 size\n')
+                f.flush()
+                replies.append(f.readline().strip())
+            conn.close()
+            server.close()
+        self.assertTrue(replies[0].startswith('error: KeyError'), replies)
+        self.assertEqual(replies[1], 'ok 42')
 
 
 class BenchStats(unittest.TestCase):

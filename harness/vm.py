@@ -19,6 +19,7 @@ lockdep, KASAN, KFENCE, ...) in the console log.
 """
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -124,8 +125,11 @@ class QMP:
 
 def serve_host(path, qmp):
     """Answer the guest's requests (guest/bin/host), one line each."""
-    sock = connect(path)
-    f = sock.makefile('rw')
+    with connect(path) as sock, sock.makefile('rw') as f:
+        serve_requests(f, qmp)
+
+
+def serve_requests(f, qmp):
     for line in f:
         words = line.split()
         try:
@@ -139,12 +143,13 @@ def serve_host(path, qmp):
                                               property=words[2])
             else:
                 reply = 'error: unknown request %r' % line.strip()
-        except (RuntimeError, EOFError) as e:
-            reply = 'error: %s' % e
+        except Exception as e:          # noqa: BLE001 - the guest must get an answer
+            reply = 'error: %s: %s' % (type(e).__name__, e)
         f.write(reply + '\n')
         f.flush()
 
 
+@functools.lru_cache(maxsize=None)
 def kvm_works(build):
     """Can this host's /dev/kvm boot a stock guest? Some nested hosts abort
     QEMU on an MSR; a kernel with no root file system panicking is the proof
