@@ -11,7 +11,10 @@ cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 out=$BUILD/kselftest/kvm
 mkdir -p "$out"
-make -C "$TREE/tools/testing/selftests/kvm" -s -j"$(nproc)" \
+# No CCACHE_BASEDIR here: ccache would write the dependency files with
+# relative targets, which make does not match to $out/*.o, and a changed
+# header would not rebuild the tests that include it.
+env -u CCACHE_BASEDIR make -C "$TREE/tools/testing/selftests/kvm" -s -j"$(nproc)" \
 	OUTPUT="$out" CC="$cc" KHDR_INCLUDES="-isystem $BUILD/usr/include" \
 	EXTRA_CFLAGS=-static LDFLAGS=-static
 echo "selftests: $(find "$out" -type f -perm -u+x -name '*_test' | wc -l) KVM tests in $out"
