@@ -8,7 +8,7 @@
  *   gmem-bench [-r ROUNDS] [-m MAX_MIB] [-t SECONDS] FIGURE...
  *
  * FIGURE is move (1), offline and compact (2), offline-share (3),
- * hugepages (4), stall (5) or convert (6).  Each measurement is printed as
+ * hugepages (4), stall (5), convert (6) or vcpus (7).  Each measurement is printed as
  * one JSON object on a line of its own; harness/bench.py makes medians,
  * ratios, the table and the plots from them.  A figure whose mechanism the
  * kernel lacks (the base kernel has no GUEST_MEMFD_FLAG_MIGRATABLE) prints
@@ -38,6 +38,7 @@
 #define GPA		SZ_4G
 #define SLOT		1
 #define NBUCKETS	512
+#define MAX_VCPUS	4
 #define NODE1		"/sys/devices/system/node/node1"
 #define HUGEPAGES	NODE1 "/hugepages/hugepages-2048kB/nr_hugepages"
 
@@ -200,16 +201,21 @@ static void vmem_fini(struct vmem *v)
 	free(v->addrs);
 }
 
-/* One pass of the vCPU over the memory: KVM maps every page. */
-static void vcpu_pass(struct vmem *v)
+/* One pass of @vcpu over the memory: KVM maps every page. */
+static void run_pass(struct kvm_vcpu *vcpu)
 {
 	struct ucall uc;
 
-	vcpu_run(v->vcpu);
-	if (get_ucall(v->vcpu, &uc) == UCALL_ABORT)
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
 		REPORT_GUEST_ASSERT(uc);
 	TEST_ASSERT(uc.cmd == UCALL_SYNC, "vCPU exit %s",
-		    exit_reason_str(v->vcpu->run->exit_reason));
+		    exit_reason_str(vcpu->run->exit_reason));
+}
+
+static void vcpu_pass(struct vmem *v)
+{
+	run_pass(v->vcpu);
 }
 
 /* The data survived: the host reads what it wrote, the vCPU what it wrote. */
@@ -470,6 +476,131 @@ static void fig_offline_compact(void)
 			free(before);
 			free(after);
 			vmem_fini(&v);
+		}
+	}
+}
+
+/* vCPUs of one VM, each a thread running passes over the memory. */
+struct runners {
+	struct runner {
+		struct runners *all;
+		struct kvm_vcpu *vcpu;
+		pthread_t thread;
+	} one[MAX_VCPUS];
+	int n;
+	bool stop;
+	u64 passes;
+};
+
+static void *runner(void *arg)
+{
+	struct runner *one = arg;
+
+	while (!READ_ONCE(one->all->stop)) {
+		run_pass(one->vcpu);
+		__atomic_add_fetch(&one->all->passes, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Run @n vCPUs of @v, its own and new ones, on every CPU. */
+static void runners_start(struct runners *r, struct vmem *v, int n)
+{
+	cpu_set_t cpus;
+	int i;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	CPU_SET(1, &cpus);
+	r->one[0].vcpu = v->vcpu;
+	for (i = r->n ? r->n : 1; i < n; i++) {
+		r->one[i].vcpu = vm_vcpu_add(v->vm, i, guest_code);
+		vcpu_args_set(r->one[i].vcpu, 1, v->npages);
+	}
+	r->n = n;
+	r->stop = false;
+	r->passes = 0;
+	for (i = 0; i < n; i++) {
+		r->one[i].all = r;
+		pthread_create(&r->one[i].thread, NULL, runner, &r->one[i]);
+		pthread_setaffinity_np(r->one[i].thread, sizeof(cpus), &cpus);
+	}
+}
+
+static u64 runners_stop(struct runners *r)
+{
+	int i;
+
+	WRITE_ONCE(r->stop, true);
+	for (i = 0; i < r->n; i++)
+		pthread_join(r->one[i].thread, NULL);
+	return r->passes;
+}
+
+static void vcpus_record(const char *how, struct vmem *v, int nvcpus, int round,
+			 size_t moved, long long ns, u64 passes)
+{
+	printf("{\"fig\": \"vcpus\", \"how\": \"%s\", \"kind\": \"%s\", "
+	       "\"vcpus\": %d, \"round\": %d, \"pages\": %zu, \"moved\": %zu, "
+	       "\"ns\": %lld, \"passes\": %lu}\n", how, kind_name[v->kind], nvcpus,
+	       round, v->npages, moved, ns, passes);
+	fflush(stdout);
+}
+
+/*
+ * Figure 7: figures 1 and 2 (move_pages, compaction) with 1, 2 and 4 vCPUs
+ * running over the memory while it moves, so that every KVM invalidation
+ * has to flush TLBs of vCPUs in the guest: gmem against shmem.
+ */
+static void fig_vcpus(void)
+{
+	static const enum kind kinds[] = { GMEM, SHMEM };
+	static const int counts[] = { 1, 2, 4 };
+	struct runners run[2];
+	struct vmem v[2], c;
+	size_t i, moved;
+	u64 *before, *after;
+	long long ns;
+	int n, r, k;
+
+	if (!kind_supported(GMEM))
+		return skip("vcpus", GMEM, "no GUEST_MEMFD_FLAG_MIGRATABLE");
+	for (n = 0; n < (int)ARRAY_SIZE(counts); n++) {
+		for (k = 0; k < 2; k++) {
+			vmem_init(&v[k], kinds[k], VM_TYPE_DEFAULT, 4096, 0);
+			run[k] = (struct runners){};
+		}
+		for (r = 0; r < rounds; r++) {
+			for (k = 0; k < 2; k++) {
+				struct vmem *m = &v[(r + k) % 2];
+				struct runners *mr = &run[(r + k) % 2];
+
+				runners_start(mr, m, counts[n]);
+				moved = move_all(m, (r + 1) % 2, &ns);
+				vcpus_record("move", m, counts[n], r, moved, ns,
+					     runners_stop(mr));
+			}
+			for (k = 0; k < 2; k++) {
+				struct runners cr = {};
+
+				scatter(&c, nth_kind(kinds, 2, r, k), 16);
+				runners_start(&cr, &c, counts[n]);
+				before = pfns(&c);
+				ns = compact_node1();
+				after = pfns(&c);
+				for (i = 0, moved = 0; i < c.npages; i++)
+					moved += before[i] != after[i];
+				vcpus_record("compact", &c, counts[n], r, moved, ns,
+					     runners_stop(&cr));
+				vmem_check(&c);
+				free(before);
+				free(after);
+				vmem_fini(&c);
+			}
+		}
+		for (k = 0; k < 2; k++) {
+			vmem_check(&v[k]);
+			vmem_fini(&v[k]);
 		}
 	}
 }
@@ -823,6 +954,7 @@ static const struct {
 	{ "hugepages", fig_hugepages },
 	{ "stall", fig_stall },
 	{ "convert", fig_convert },
+	{ "vcpus", fig_vcpus },
 };
 
 int main(int argc, char **argv)

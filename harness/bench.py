@@ -213,6 +213,26 @@ def fig_convert(records):
     return rows
 
 
+def fig_vcpus(records):
+    rows = [f'  {"how":<11} {"vCPUs":>5}  {"gmem us/page":>20}  {"shmem us/page":>20}'
+            f'  {"gmem/shmem":>18}  {"vCPU passes g/s":>15}']
+    for how, key in (('move', 'moved'), ('compact', 'moved')):
+        for n in sorted({r['vcpus'] for r in select(records, fig='vcpus', how=how)}):
+            where = {'how': how, 'vcpus': n}
+            cost = {k: med([per_page(r, key) for r in
+                            select(records, fig='vcpus', kind=k, **where)])
+                    for k in ('gmem', 'shmem')}
+            passes = {k: med([r['passes'] for r in
+                              select(records, fig='vcpus', kind=k, **where)])
+                      for k in ('gmem', 'shmem')}
+            ratio = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
+                                 lambda r: per_page(r, key), **where)
+            rows.append(f'  {how:<11} {n:>5}  {fmt(cost["gmem"], 1e-3, 2):>20}  '
+                        f'{fmt(cost["shmem"], 1e-3, 2):>20}  {fmt(ratio, 1, 2):>18}  '
+                        f'{" / ".join(f"{p[0]:.0f}" if p else "n/a" for p in passes.values()):>15}')
+    return rows
+
+
 def gnuplot(path, script):
     try:
         subprocess.run(['gnuplot'], input=script, text=True, check=True)
@@ -329,7 +349,13 @@ def main():
         '',
         'Figure 6. KVM_SET_MEMORY_ATTRIBUTES2 on 64 MiB of a software-protected',
         'VM\'s guest_memfd, 2 MiB a call, alone and with move_pages() beside it.',
-    ] + fig_convert(records)
+    ] + fig_convert(records) + [
+        '',
+        'Figure 7. Figures 1 and 2 again (move_pages() of 16 MiB, compaction of',
+        'scattered memory) with 1, 2 and 4 vCPUs running passes over the memory',
+        'while it moves, so that each KVM invalidation flushes running vCPUs;',
+        'vCPU passes completed during the move, medians.',
+    ] + fig_vcpus(records)
     if failures:
         table += [''] + [f'NOT MEASURED: {f}' for f in failures]
 
