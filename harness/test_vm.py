@@ -104,17 +104,56 @@ ok 3 kvm/c # SKIP
         self.assertEqual(s.results, [('kvm/a', 'pass'), ('kvm/b', 'fail'), ('kvm/c', 'skip')])
         self.assertEqual(s.output['kvm/b'], ['# ==== Test Assertion Failure ===='])
 
-    def test_inner_results_do_not_count(self):
+    def test_inner_results_are_not_programs(self):
         s = self.run_suite("1..1\n# gmem-test: kvm/a timeout=9\n# not ok 1 inner\n")
         self.assertEqual(s.results, [])
         self.assertFalse(s.ended)
-
 
     def test_a_test_run_twice_keeps_both_outputs(self):
         s = self.run_suite("1..2\n# gmem-test: b/x timeout=9\n# {1}\nok 1 b/x\n"
                            "# gmem-test: b/x timeout=9\n# {2}\nnot ok 2 b/x # exit=1\n")
         self.assertEqual(s.output['b/x'], ['# {1}', '# {2}'])
+        self.assertEqual(s.runs, [['# {1}'], ['# {2}']])
         self.assertEqual([st for _, st in s.results], ['pass', 'fail'])
+
+
+class Cases(unittest.TestCase):
+    SKIPS = [{'test': 'kvm/a', 'cases': r'f\.x', 'reason': 'param is off', 'why': '-'}]
+
+    def cases(self, status, output):
+        return vm.cases('kvm/a', status, output.splitlines(), self.SKIPS)
+
+    def test_every_case_counts(self):
+        out = ('# TAP version 13\n# 1..3\n# # RUN f.x\n# ok 1 f.x\n'
+               '# not ok 2 f.y\n# # ok 9 nested, not counted\n# ok 3 two words')
+        self.assertEqual([(c, st) for c, st, _ in self.cases('fail', out)],
+                         [('f.x', 'pass'), ('f.y', 'fail'), ('two words', 'pass')])
+
+    def test_a_listed_skip_stays_a_skip(self):
+        self.assertEqual(self.cases('pass', '# ok 1 f.x # SKIP param is off'),
+                         [('f.x', 'skip', 'param is off')])
+
+    def test_any_other_skip_fails(self):
+        for out in ('# ok 1 f.x # SKIP needs two nodes', '# ok 1 f.z # SKIP param is off',
+                    '# ok 1 f.x # SKIP'):
+            [(case, status, note)] = self.cases('pass', out)
+            self.assertEqual(status, 'fail', out)
+            self.assertIn('guest/skips', note)
+
+    def test_a_program_without_cases_is_one(self):
+        self.assertEqual(self.cases('pass', '# Random seed: 0x1'), [('kvm/a', 'pass', '')])
+        [(case, status, _)] = self.cases('skip', '# 1..0 # SKIP - Requirement not met')
+        self.assertEqual((case, status), ('kvm/a', 'fail'))
+
+    def test_a_crash_after_passing_cases_fails(self):
+        self.assertEqual([st for _, st, _ in self.cases('fail', '# ok 1 f.x')],
+                         ['pass', 'fail'])
+
+    def test_the_repository_list_parses(self):
+        for entry in vm.load_skips():
+            self.assertTrue(entry['why'])
+            re_ok = [vm.re.compile(entry[k]) for k in ('test', 'cases', 'reason')]
+            self.assertEqual(len(re_ok), 3)
 
     def test_failure_lines(self):
         lines = ['# # memory39: poisoned, left alone', '#   pid=1 errno=11',

@@ -49,6 +49,8 @@ TEST_MARK = re.compile(r'gmem-test: (start|end) ')
 # Lines of a failed test's output that say why: shown before its tail.
 FAILURE = re.compile(r'not ok |Assertion|Expected|FAIL|terminated|[Tt]imeout|errno')
 RESULT = re.compile(r'^(not ok|ok) (\d+) (\S+)(?: # (\S+)(.*))?$')
+# A program's own KTAP results, in its output (indented once by guest/init).
+CASE = re.compile(r'^# (not ok|ok) \d+ (.+?)(?: # (SKIP)\b\s*(.*))?$')
 
 
 def qemu_argv(build, kernel, rundir, mode, append, accel):
@@ -232,7 +234,9 @@ class Suite:
 
     def __init__(self, path):
         self.path, self.pos, self.partial = path, 0, ''
-        self.planned, self.results, self.output = None, [], {}
+        # results: (name, status) in order; runs: each result's own output.
+        self.planned, self.results, self.output, self.runs = None, [], {}, []
+        self.cases = []
         self.current, self.deadline, self.ended = None, None, False
 
     def poll(self, echo):
@@ -258,7 +262,7 @@ class Suite:
             return
         m = re.match(r'^# gmem-test: (\S+) timeout=(\d+)$', line)
         if m:
-            self.current = (m.group(1), now)
+            self.current = (m.group(1), now, [])
             self.output.setdefault(m.group(1), [])
             self.deadline = now + int(m.group(2)) + GRACE
             return
@@ -273,14 +277,72 @@ class Suite:
             skip = ok == 'ok' and directive == 'SKIP'
             status = 'skip' if skip else ('pass' if ok == 'ok' else 'fail')
             self.results.append((name, status))
+            self.runs.append(self.current[2] if self.current else [])
             echo(f'{line}  ({took:.1f} s)')
             self.current, self.deadline = None, None
             return
         if self.current:
             self.output[self.current[0]].append(line)
+            self.current[2].append(line)
 
 
 SUITE = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', 'guest', 'suite'))
+SKIPS = os.path.join(os.path.dirname(SUITE), 'skips')
+
+
+def load_skips(path=SKIPS):
+    """guest/skips: the skips that stay skips, as dicts of test, cases,
+    reason (regular expressions, matched whole) and why."""
+    entries, entry, key = [], {}, None
+    with open(path) as f:
+        for line in f.read().split('\n') + ['']:
+            if line.startswith('#'):
+                continue
+            if not line.strip():
+                if entry:
+                    missing = {'test', 'cases', 'reason', 'why'} - set(entry)
+                    if missing:
+                        raise ValueError(f'{path}: an entry without {", ".join(sorted(missing))}')
+                    entries.append(entry)
+                entry = {}
+                continue
+            if line[0].isspace() and entry:
+                entry[key] += ' ' + line.strip()
+                continue
+            key, _, value = line.partition(':')
+            key = key.strip()
+            entry[key] = value.strip()
+    return entries
+
+
+def cases(test, status, output, skips):
+    """The results of one suite entry, each (case, status, note): the cases
+    its program printed as KTAP, or the entry itself if it printed none.
+    A skip that @skips does not list is a failure; so is a program that
+    failed after cases that all passed (a crash, a timeout)."""
+    found = []
+    for line in output:
+        m = CASE.match(line)
+        if m:
+            ok, case, skip, reason = m.groups()
+            found.append((case, 'skip' if skip else 'pass' if ok == 'ok' else 'fail',
+                          reason or ''))
+    if not found:
+        reason = ''
+        if status == 'skip':
+            said = [line for line in output if 'SKIP' in line or 'skip' in line]
+            reason = said[-1].lstrip('# ') if said else ''
+        found = [(test, status, reason)]
+    elif status == 'fail' and all(st != 'fail' for _, st, _ in found):
+        found.append((test, 'fail', 'the program failed after its last case'))
+    result = []
+    for case, st, note in found:
+        if st == 'skip' and not any(
+                re.fullmatch(e['test'], test) and re.fullmatch(e['cases'], case) and
+                re.fullmatch(e['reason'], note) for e in skips):
+            st, note = 'fail', f'skipped, not allowed by guest/skips: "{note}"'
+        result.append((case, st, note))
+    return result
 
 
 def boots(path, only):
@@ -300,12 +362,20 @@ def boots(path, only):
 
 
 def check(args):
-    """Each boot of the suite in its own QEMU; one summary for all."""
-    totals = [0, 0, 0]
+    """Each boot of the suite in its own QEMU; one summary for all: the
+    cases inside the programs, and the skips with their reasons."""
+    totals, skipped = [0, 0, 0], []
     for n, extra, tests in boots(args.suite, args.tests):
         print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
-        for i, count in enumerate(check_boot(args, n, extra)[0]):
+        counts, suite = check_boot(args, n, extra)
+        for i, count in enumerate(counts):
             totals[i] += count
+        skipped += [f'boot {n}: {test}: {case}: {note}'
+                    for test, case, status, note in suite.cases if status == 'skip']
+    if skipped:
+        print('vm: skipped, as guest/skips allows:', flush=True)
+        for line in skipped:
+            print('  ' + line, flush=True)
     print('{} passed, {} failed, {} skipped'.format(*totals), flush=True)
     return 1 if totals[1] else 0
 
@@ -374,13 +444,22 @@ def check_boot(args, n, extra, name=None):
             echo('  ' + line)
     echo(f'kernel log: {len(splats)} reports' if splats else 'kernel log: clean')
 
-    passed = sum(1 for _, s in suite.results if s == 'pass')
-    skipped = sum(1 for _, s in suite.results if s == 'skip')
+    skips = load_skips()
+    suite.cases = [(name, case, status, note)
+                   for (name, st), lines in zip(suite.results, suite.runs)
+                   for case, status, note in cases(name, st, lines, skips)]
+    for name, case, status, note in suite.cases:
+        if status == 'fail' and case != name:
+            echo(f'vm: {name}: {case}: failed{": " + note if note else ""}')
+    passed = sum(1 for c in suite.cases if c[2] == 'pass')
+    skipped = sum(1 for c in suite.cases if c[2] == 'skip')
     # A missing result counts as a failure; so does a dirty kernel log.
-    nfail = len(failed) + max(missing, 0) + (1 if splats else 0)
+    nfail = sum(1 for c in suite.cases if c[2] == 'fail') + max(missing, 0) + \
+        (1 if splats else 0)
     if suite.planned is None:
         nfail += 1
-    echo(f'vm: {elapsed:.0f} s in QEMU: {passed} passed, {nfail} failed, {skipped} skipped')
+    echo(f'vm: {elapsed:.0f} s in QEMU, {len(suite.results)} programs; their cases: '
+         f'{passed} passed, {nfail} failed, {skipped} skipped')
     return (passed, nfail, skipped), suite
 
 
