@@ -29,6 +29,12 @@ RESULTS     ?= $(CURDIR)/results
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES
 
+# Inline generic KASAN with 5-level paging reports a false wild-memory-access
+# for an interrupt taken early in boot, now and then, on the base too (lkml,
+# June 2026: "kasan: Fix false-positive wild-memory-access on x86 under
+# 5-level paging"); the kasan variant boots with 4-level paging.
+BOOT_ARGS := $(strip $(if $(filter kasan,$(VARIANT)),no5lvl) $(APPEND))
+
 # ccache (used when installed) keys on paths relative to $(WORK), so a fresh
 # clone elsewhere on the same machine still hits the cache.
 export CCACHE_BASEDIR ?= $(WORK)
@@ -95,10 +101,10 @@ initramfs: demo
 	@$(H)/initramfs.sh
 
 check: lint initramfs
-	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(APPEND)'
+	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(BOOT_ARGS)'
 
 run: initramfs
-	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(APPEND)'
+	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'
 
 # Benchmarks run on the plain variant whatever VARIANT says, the base kernel
 # from the same sources and config with no patch applied, in a worktree.
