@@ -231,12 +231,18 @@ static void vmem_check(struct vmem *v)
 	}
 }
 
-/* move_pages() every page to @node; return how many are there after. */
+static u64 *pagemap(void *addr, size_t n);
+
+/*
+ * move_pages() every page to @node; return how many moved there: a page
+ * counts if it is on @node after and its PFN changed.
+ */
 static size_t move_all(struct vmem *v, int node, long long *ns)
 {
 	int *nodes = malloc(v->npages * sizeof(int));
 	int *status = malloc(v->npages * sizeof(int));
-	size_t i, there = 0;
+	u64 *before = pagemap(v->mem, v->npages), *after;
+	size_t i, moved = 0;
 	long long t0;
 
 	TEST_ASSERT(nodes && status, "malloc");
@@ -246,11 +252,14 @@ static size_t move_all(struct vmem *v, int node, long long *ns)
 	TEST_ASSERT(syscall(__NR_move_pages, 0, v->npages, v->addrs, nodes, status,
 			    MPOL_MF_MOVE) >= 0, "move_pages: errno %d", errno);
 	*ns = now_ns() - t0;
+	after = pagemap(v->mem, v->npages);
 	for (i = 0; i < v->npages; i++)
-		there += status[i] == node;
+		moved += status[i] == node && after[i] && after[i] != before[i];
 	free(nodes);
 	free(status);
-	return there;
+	free(before);
+	free(after);
+	return moved;
 }
 
 /* The PFNs of the @n pages from @addr (0: none mapped), in one read. */
