@@ -33,7 +33,8 @@ def run(args, kernel, label):
     records, failures = [], []
     for n, extra, tests in vm.boots(BENCH, ''):
         print(f'bench: {label} kernel, {len(tests)} figures', flush=True)
-        (_, failed, _), suite = vm.check_boot(opts, n, extra, f'bench-{label}')
+        (_, failed, _), suite = vm.check_boot(opts, n, extra, f'bench-{label}',
+                                                 expected=len(tests))
         if len(suite.results) < len(tests) or any(
                 status == 'fail' for _, status in suite.results):
             failures.append(f'{label}: a figure failed or did not finish')

@@ -109,6 +109,11 @@ ok 3 kvm/c # SKIP
         self.assertEqual(s.results, [])
         self.assertFalse(s.ended)
 
+    def test_an_empty_guest_list_owes_the_host_list(self):
+        s = self.run_suite("TAP version 13\n1..0\n# gmem-suite: end")
+        self.assertEqual(vm.owed(s, 1), 1)
+        self.assertEqual(vm.owed(self.run_suite("1..3\n"), 2), 3)
+
     def test_a_test_run_twice_keeps_both_outputs(self):
         s = self.run_suite("1..2\n# gmem-test: b/x timeout=9\n# {1}\nok 1 b/x\n"
                            "# gmem-test: b/x timeout=9\n# {2}\nnot ok 2 b/x # exit=1\n")

@@ -367,7 +367,7 @@ def check(args):
     totals, skipped = [0, 0, 0], []
     for n, extra, tests in boots(args.suite, args.tests):
         print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
-        counts, suite = check_boot(args, n, extra)
+        counts, suite = check_boot(args, n, extra, expected=len(tests))
         for i, count in enumerate(counts):
             totals[i] += count
         skipped += [f'boot {n}: {test}: {case}: {note}'
@@ -380,9 +380,17 @@ def check(args):
     return 1 if totals[1] else 0
 
 
-def check_boot(args, n, extra, name=None):
-    """Run boot @n of the suite in $BUILD/@name (check@n); return (passed,
-    failed, skipped) and the Suite: results in order, output by name."""
+def owed(suite, expected):
+    """How many results a boot owes: as many as guest/suite lists for it
+    (@expected), or as the guest planned if that is more, so that a guest
+    whose list is missing or short fails rather than passes empty."""
+    return max(expected or 0, suite.planned or 0)
+
+
+def check_boot(args, n, extra, name=None, expected=None):
+    """Run boot @n of the suite in $BUILD/@name (check@n), which should run
+    @expected tests; return (passed, failed, skipped) and the Suite: results
+    in order, output by name."""
     rundir, accel, argv = start(args, 'check', name or f'check{n}',
                                 f'gmem.boot={n} {extra}')
     console_log = os.path.join(rundir, 'console.log')
@@ -431,11 +439,11 @@ def check_boot(args, n, extra, name=None):
         echo(f'\n--- output of {name} (last 40 lines) ---')
         for line in output[-40:]:
             echo(line)
-    missing = (suite.planned or 0) - len(suite.results)
+    missing = owed(suite, expected) - len(suite.results)
     if suite.planned is None or missing or timed_out or not suite.ended:
         echo(f'\nvm: the suite did not finish ({len(suite.results)} of '
-             f'{suite.planned if suite.planned is not None else "?"} results); '
-             'console tail:')
+             f'{owed(suite, expected)} results; the guest planned '
+             f'{suite.planned if suite.planned is not None else "?"}); console tail:')
         for line in console[-40:]:
             echo('  ' + line)
     for test, report in splats:
