@@ -436,8 +436,10 @@ def check_boot(args, n, extra, name=None, expected=None):
             echo(f'\n--- why {name} failed (first 20 such lines) ---')
             for line in why[:20]:
                 echo(line)
-        echo(f'\n--- output of {name} (last 40 lines) ---')
-        for line in output[-40:]:
+        # guest/init's stacks of a program that timed out end its output.
+        tail = 160 if any('timed out: ' in line for line in output) else 40
+        echo(f'\n--- output of {name} (last {tail} lines) ---')
+        for line in output[-tail:]:
             echo(line)
     missing = owed(suite, expected) - len(suite.results)
     if suite.planned is None or missing or timed_out or not suite.ended:
@@ -446,6 +448,10 @@ def check_boot(args, n, extra, name=None, expected=None):
              f'{suite.planned if suite.planned is not None else "?"}); console tail:')
         for line in console[-40:]:
             echo('  ' + line)
+        if suite.current:
+            echo(f'\n--- output of {suite.current[0]}, unfinished (last 80 lines) ---')
+            for line in suite.current[2][-80:]:
+                echo(line)
     for test, report in splats:
         echo(f'\n--- kernel report in the guest log, during {test} ---')
         for line in report:
