@@ -21,6 +21,8 @@ APPEND  ?=
 TESTS   ?=
 # make run: run demo/gmem-demo before the shell (0: just the shell).
 DEMO    ?= 1
+# make mutants: only the planted bugs whose names match this regex.
+MUTANTS ?=
 # make bench: the patched kernel's plain build, the base's, and the output.
 BENCH_BUILD ?= $(WORK)/build-plain
 BASE_TREE   ?= $(WORK)/base-tree
@@ -43,7 +45,7 @@ export CCACHE_NOHASHDIR := 1
 H := harness
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo initramfs \
-	check run bench clean distclean
+	check run bench mutants clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
@@ -51,6 +53,7 @@ help:
 	@echo '  make check      build everything, boot it in QEMU, run the suite (README'"'"'s test command)'
 	@echo '  make run        build if needed, boot the same machine, run the demo, then a shell'
 	@echo '  make bench      figures: patched (plain) vs shmem/anon and vs the base kernel, into $(RESULTS)'
+	@echo '  make mutants    each planted bug in mutants/ on the series: the test that catches it'
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
 	@echo '  make lint       apply each patch in order, checkpatch.pl --strict it; test the harness'
@@ -64,6 +67,7 @@ help:
 	@echo '  make clean      remove $(BUILD); distclean removes $(WORK)'
 	@echo
 	@echo '  VARIANT=plain|debug|kasan (now $(VARIANT))  TESTS=regex  APPEND="kernel args"  DEMO=0|1'
+	@echo '  MUTANTS=regex'
 
 deps:
 	@$(H)/deps.sh
@@ -105,6 +109,10 @@ check: lint initramfs
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'
+
+# Planted bugs, one at a time on the series tip, with the tests each names.
+mutants: initramfs
+	@$(H)/mutants.sh '$(MUTANTS)'
 
 # Benchmarks run on the plain variant whatever VARIANT says, the base kernel
 # from the same sources and config with no patch applied, in a worktree.

@@ -3,10 +3,13 @@
 #
 # Pack $BUILD/initramfs.cpio: busybox, guest/ (init, helpers, scripts, the
 # suite list) and the test binaries the suite names. Uncompressed, so the
-# kernel needs no decompressor.
+# kernel needs no decompressor. PROGS: where the programs were built (default
+# $BUILD); EXTRA_SUITE: one more list for guest/ (make mutants).
 set -euo pipefail
 : "${BUILD:?}"
 top=$(cd "$(dirname "$0")/.." && pwd)
+progs=${PROGS:-$BUILD}
+lists=("$top/guest/suite" "$top/guest/bench" ${EXTRA_SUITE:+"$EXTRA_SUITE"})
 root=$BUILD/initramfs
 
 rm -rf "$root"
@@ -21,18 +24,18 @@ ln -s ../bin "$root/usr/sbin"
 
 install -m 755 "$top/guest/init" "$root/init"
 install -m 755 "$top"/guest/bin/* "$root/bin/"
-install -m 755 "$BUILD/demo/gmem-demo" "$root/bin/gmem-demo"
+install -m 755 "$progs/demo/gmem-demo" "$root/bin/gmem-demo"
 mkdir -p "$root/guest"
 cp -r "$top/guest/tests" "$root/guest/"
-cp "$top/guest/suite" "$top/guest/bench" "$root/guest/"
+cp "${lists[@]}" "$root/guest/"
 
 # Every kvm/... entry of the lists comes from the selftest build, every
 # bench/... one from build-prog.sh.
 missing=0
 while read -r test _; do
 	case $test in
-	kvm/*) src=$BUILD/kselftest/$test ;;
-	bench/*) src=$BUILD/$test ;;
+	kvm/*) src=$progs/kselftest/$test ;;
+	bench/*) src=$progs/$test ;;
 	guest/*) src=$top/$test ;;
 	*) continue ;;
 	esac
@@ -43,7 +46,7 @@ while read -r test _; do
 	fi
 	mkdir -p "$root/$(dirname "$test")"
 	cp "$src" "$root/$test"
-done < <(grep -hv '^\s*\(#\|$\)' "$top/guest/suite" "$top/guest/bench")
+done < <(grep -hv '^\s*\(#\|$\)' "${lists[@]}")
 [ $missing = 0 ] || exit 1
 
 (cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) > "$BUILD/initramfs.cpio"
