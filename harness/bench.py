@@ -216,7 +216,7 @@ def fig_convert(records):
 
 def fig_vcpus(records):
     rows = [f'  {"how":<11} {"vCPUs":>5}  {"gmem us/page":>20}  {"shmem us/page":>20}'
-            f'  {"gmem/shmem":>18}  {"vCPU passes g/s":>15}']
+            f'  {"gmem/shmem":>18}  {"vCPU passes g/s":>15}  {"calls > 1 g/s":>13}']
     for how, key in (('move', 'moved'), ('compact', 'moved')):
         for n in sorted({r['vcpus'] for r in select(records, fig='vcpus', how=how)}):
             where = {'how': how, 'vcpus': n}
@@ -228,9 +228,15 @@ def fig_vcpus(records):
                       for k in ('gmem', 'shmem')}
             ratio = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
                                  lambda r: per_page(r, key), **where)
+            # move_pages() calls that left pages behind (records without
+            # "calls" are older than the count, and compaction has none).
+            again = {k: sum(r.get('calls', 1) > 1 for r in
+                            select(records, fig='vcpus', kind=k, **where))
+                     for k in ('gmem', 'shmem')}
             rows.append(f'  {how:<11} {n:>5}  {fmt(cost["gmem"], 1e-3, 2):>20}  '
                         f'{fmt(cost["shmem"], 1e-3, 2):>20}  {fmt(ratio, 1, 2):>18}  '
-                        f'{" / ".join(f"{p[0]:.0f}" if p else "n/a" for p in passes.values()):>15}')
+                        f'{" / ".join(f"{p[0]:.0f}" if p else "n/a" for p in passes.values()):>15}'
+                        f'  {again["gmem"]:>6} / {again["shmem"]:<4}')
     return rows
 
 
