@@ -29,7 +29,12 @@ BASE_TREE   ?= $(WORK)/base-tree
 BASE_BUILD  ?= $(WORK)/build-base-plain
 RESULTS     ?= $(CURDIR)/results
 
-export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES
+# Our QEMU (qemu/patches on Debian's 10.2.2) and the nested guest it runs.
+QEMU_BUILD := $(WORK)/qemu/build
+NESTED     ?= $(WORK)/build-nested
+
+export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES \
+	QEMU_BUILD NESTED
 
 # Inline generic KASAN with 5-level paging reports a false wild-memory-access
 # for an interrupt taken early in boot, now and then, on the base too (lkml,
@@ -44,8 +49,8 @@ export CCACHE_NOHASHDIR := 1
 
 H := harness
 
-.PHONY: help deps fetch tree export lint buildeach config kernel selftests demo initramfs \
-	check run bench mutants clean distclean
+.PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
+	initramfs check run bench mutants clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
@@ -56,12 +61,14 @@ help:
 	@echo '  make mutants    each planted bug in mutants/ on the series: the test that catches it'
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
-	@echo '  make lint       apply each patch in order, checkpatch.pl --strict it; test the harness'
+	@echo '  make lint       checkpatch.pl each kernel patch (--strict) and QEMU patch; test the harness'
 	@echo '  make buildeach  build the kernel at every commit of the series (each patch builds)'
 	@echo '  make kernel     configure and build bzImage and uapi headers in $(BUILD)'
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
 	@echo '  make demo       build demo/gmem-demo (a small VMM) against the selftest library'
-	@echo '  make initramfs  pack busybox, guest/, the demo and the suite'"'"'s binaries'
+	@echo '  make qemu       build our QEMU: Debian'"'"'s 10.2.2 with qemu/patches, KVM only'
+	@echo '  make nested     the nested guest QEMU runs: a small kernel and nested/memcheck'
+	@echo '  make initramfs  pack busybox, guest/, the demo, QEMU, the nested guest and the suite'"'"'s binaries'
 	@echo '  make deps       install host packages (apt, as root)'
 	@echo '  make fetch      download and verify the base source'
 	@echo '  make clean      remove $(BUILD); distclean removes $(WORK)'
@@ -84,7 +91,7 @@ export:
 buildeach: tree
 	@$(H)/build-each.sh
 
-lint: tree
+lint: tree qemu
 	@python3 $(H)/test_vm.py -q
 	@$(H)/lint.sh
 
@@ -101,7 +108,13 @@ demo: selftests
 	@$(H)/build-prog.sh demo/gmem-demo.c
 	@$(H)/build-prog.sh bench/gmem-bench.c
 
-initramfs: demo
+qemu: deps
+	@$(H)/build-qemu.sh
+
+nested: tree
+	@$(H)/build-nested.sh
+
+initramfs: demo qemu nested
 	@$(H)/initramfs.sh
 
 check: lint initramfs

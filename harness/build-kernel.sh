@@ -19,7 +19,8 @@ case $VARIANT in
 plain) fragments="base plain" ;;
 debug) fragments="base debug" ;;
 kasan) fragments="base debug kasan" ;;
-*) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan)" >&2; exit 2 ;;
+nested) fragments="nested" ;;
+*) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan, nested)" >&2; exit 2 ;;
 esac
 
 cc=gcc

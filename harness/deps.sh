@@ -5,9 +5,9 @@
 #
 # Two extra suites come in through a sources file of our own: trixie-backports
 # (only for the linux-source-7.3 .deb, which we download, never install) and
-# bookworm-backports (qemu-system-x86 10.0). Both are NotAutomatic, and the
-# preferences file below keeps libc and the compilers on bookworm's versions
-# whatever a later install asks for.
+# bookworm-backports (qemu-system-x86 10.0, meson 1.7). Both are NotAutomatic,
+# and the preferences file below keeps libc and the compilers on bookworm's
+# versions whatever a later install asks for.
 set -euo pipefail
 
 SOURCES=/etc/apt/sources.list.d/gmem-migrate.sources
@@ -17,7 +17,12 @@ STAMP=/var/lib/gmem-migrate.deps
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio busybox-static
       uuid-dev ccache rsync python3 python3-ply python3-git git xz-utils zstd
       gnuplot-nox"
-QEMU_PKGS="qemu-system-x86"
+# qemu-system-x86 runs the test machine; inside it our own QEMU (qemu/,
+# harness/build-qemu.sh, meson >= 1.5 from bookworm-backports) runs the
+# nested guests, under numactl for migratepages.
+QEMU_PKGS="qemu-system-x86 meson"
+QEMU_BUILD_PKGS="ninja-build pkgconf python3-venv libglib2.0-dev zlib1g-dev libfdt-dev
+      device-tree-compiler curl numactl"
 
 need_root() {
 	[ "$(id -u)" = 0 ] && return
@@ -25,33 +30,14 @@ need_root() {
 	exit 1
 }
 
-want=$(printf '%s\n' "$PKGS $QEMU_PKGS" "$(cat "$0")" | sha256sum | cut -c1-16)
+want=$(printf '%s\n' "$PKGS $QEMU_PKGS $QEMU_BUILD_PKGS" "$(cat "$0")" | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
    command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 need_root
 
-# The Debian mirror this machine's own apt configuration uses for its release
-# (a local mirror, if that is what the user set up); never a hard-coded host.
-mirror() {
-	local codename targets uri release entry
-	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-	targets=$(apt-get indextargets --no-release-info \
-		--format '$(REPO_URI) $(RELEASE) $(SOURCESENTRY)')
-	while read -r uri release entry; do
-		if [ "$release" = "$codename" ] &&
-		   [ "${entry%%:*}" != "$SOURCES" ]; then
-			echo "$uri"
-			return
-		fi
-	done <<< "$targets"
-}
-uri=$(mirror)
-if [ -z "$uri" ]; then
-	echo "deps: no apt source for this release in the apt configuration" >&2
-	exit 1
-fi
+uri=$("$(dirname "$0")/mirror.sh")
 
 cat > "$SOURCES" <<SRC
 # gmem-migrate: base kernel source and a newer QEMU; see harness/deps.sh
@@ -77,7 +63,7 @@ PIN
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+apt-get install -y -qq --no-install-recommends $PKGS $QEMU_BUILD_PKGS >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends -t bookworm-backports $QEMU_PKGS >/dev/null
 qemu-system-x86_64 --version | head -1

@@ -29,6 +29,26 @@ mkdir -p "$root/guest"
 cp -r "$top/guest/tests" "$root/guest/"
 cp "${lists[@]}" "$root/guest/"
 
+# Our QEMU, with the libraries it and numactl link, the firmware of the
+# host's QEMU package, and the nested guest (harness/build-qemu.sh and
+# build-nested.sh; guest/tests/qemu.sh runs them).
+if [ -n "${QEMU_BUILD:-}" ]; then
+	: "${NESTED:?}"
+	mkdir -p "$root/opt/qemu/bin" "$root/opt/qemu/share" "$root/opt/nested"
+	install -m 755 -s "$QEMU_BUILD/qemu-system-x86_64" "$root/opt/qemu/bin/"
+	for bin in "$QEMU_BUILD/qemu-system-x86_64" /usr/bin/numactl /usr/bin/migratepages; do
+		[ "$bin" = "$QEMU_BUILD/qemu-system-x86_64" ] || install -m 755 "$bin" "$root/bin/"
+		for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+	cp /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+	   /usr/share/qemu/kvmvapic.bin "$root/opt/qemu/share/"
+	cp "$NESTED/arch/x86/boot/bzImage" "$NESTED/initramfs.cpio" "$root/opt/nested/"
+	install -m 755 "$NESTED/vm-ram" "$root/bin/"
+fi
+
 # Every kvm/... entry of the lists comes from the selftest build, every
 # bench/... one from build-prog.sh.
 missing=0
