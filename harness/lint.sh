@@ -53,7 +53,7 @@ echo "lint: $n patches, $bad findings"
 # provisional flag to linux-headers by hand, not with
 # update-linux-headers.sh, as its message explains.
 qn=0 qbad=0
-for p in "$(dirname "$0")"/../qemu/patches/[0-9]*.patch; do
+for p in "$(cd "$(dirname "$0")/.." && pwd)"/qemu/patches/[0-9]*.patch; do
 	name=$(basename "$p")
 	case $name in 0000-*) continue ;; esac
 	qn=$((qn + 1))
