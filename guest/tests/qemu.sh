@@ -81,6 +81,8 @@ guest_fine() {
 # Where the RAM is: vm-ram's summary line, field $1 (ino, mapped, node0...).
 ram() { vm-ram "$qpid" kvm-gmem | awk -v k="$1" 'NR == 1 { for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'; }
 ram_blocks() { vm-ram "$qpid" kvm-gmem | sed -n 's/^memory\([0-9]*\) .*/\1/p'; }
+# Pages of the RAM in memory block $1 (0 if none).
+ram_in_block() { vm-ram "$qpid" kvm-gmem | awk -v b="memory$1" '$1 == b { n = $2 } END { print n + 0 }'; }
 
 # The trace holds one line per attempt: room for every page of the RAM.
 BUFFER=/sys/kernel/tracing/buffer_size_kb
@@ -91,7 +93,7 @@ trace_start() {
 traced() { grep -c "kvm_gmem_migrate_folio: ino $1 .*: $2\$" $TRACE; }
 trace_stop() { echo 0 > $EVENT && echo "$buffer_kb" > $BUFFER; }
 
-# The machine's virtio-mem memory: the PFN range of its blocks.
+# The machine's virtio-mem memory: the first and last byte of its blocks.
 virtio_mem_range() {
 	lo= hi=
 	for r in $(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM (virtio_mem)$/\1-\2/p' /proc/iomem); do
@@ -113,7 +115,7 @@ in_virtio_mem() {
 ram_in_virtio_mem() {
 	n=0
 	for b in $(ram_blocks); do
-		in_virtio_mem "$b" && n=$((n + $(vm-ram "$qpid" kvm-gmem | sed -n "s/^memory$b //p")))
+		in_virtio_mem "$b" && n=$((n + $(ram_in_block "$b")))
 	done
 	echo $n
 }
@@ -182,7 +184,7 @@ offline_moves() {
 	offlined= held=0 ok=0
 	for b in $(ram_blocks); do
 		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
-		n=$(vm-ram "$qpid" kvm-gmem | sed -n "s/^memory$b //p")
+		n=$(ram_in_block "$b")
 		if echo offline 2>/dev/null > $MEM/memory$b/state; then
 			offlined="$offlined $b"
 			held=$((held + n))
@@ -196,8 +198,8 @@ offline_moves() {
 	done
 	left=0
 	for b in $offlined; do
-		n=$(vm-ram "$qpid" kvm-gmem | sed -n "s/^memory$b //p")
-		left=$((left + ${n:-0}))
+		n=$(ram_in_block "$b")
+		left=$((left + n))
 	done
 	moved=$(traced "$ino" moved)
 	trace_stop
