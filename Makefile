@@ -19,8 +19,9 @@ PATCHES := $(CURDIR)/patches
 APPEND  ?=
 # Run only the suite entries whose names match this regular expression.
 TESTS   ?=
-# make run: run demo/gmem-demo before the shell (0: just the shell).
-DEMO    ?= 1
+# make run, before the shell: qemu (our QEMU on a migratable guest_memfd,
+# under offline, virtio-mem and migratepages), gmem (demo/gmem-demo), 0 (none).
+DEMO    ?= qemu
 # make mutants: only the planted bugs whose names match this regex.
 MUTANTS ?=
 # make bench: the patched kernel's plain build, the base's, and the output.
@@ -50,15 +51,16 @@ export CCACHE_NOHASHDIR := 1
 H := harness
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
-	initramfs check run bench mutants clean distclean
+	initramfs check run bench mutants deb clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
 	@echo
 	@echo '  make check      build everything, boot it in QEMU, run the suite (README'"'"'s test command)'
-	@echo '  make run        build if needed, boot the same machine, run the demo, then a shell'
+	@echo '  make run        build if needed, boot the same machine, run the demo (QEMU), then a shell'
 	@echo '  make bench      figures: patched (plain) vs shmem/anon and vs the base kernel, into $(RESULTS)'
 	@echo '  make mutants    each planted bug in mutants/ on the series: the test that catches it'
+	@echo '  make deb        the patched kernel for a VM host as Debian packages in $(WORK), checked'
 	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
 	@echo '  make export     write the tree'"'"'s commits back to patches/'
 	@echo '  make lint       checkpatch.pl each kernel patch (--strict) and QEMU patch; test the harness'
@@ -73,7 +75,7 @@ help:
 	@echo '  make fetch      download and verify the base source'
 	@echo '  make clean      remove $(BUILD); distclean removes $(WORK)'
 	@echo
-	@echo '  VARIANT=plain|debug|kasan (now $(VARIANT))  TESTS=regex  APPEND="kernel args"  DEMO=0|1'
+	@echo '  VARIANT=plain|debug|kasan (now $(VARIANT))  TESTS=regex  APPEND="kernel args"  DEMO=qemu|gmem|0'
 	@echo '  MUTANTS=regex'
 
 deps:
@@ -134,8 +136,13 @@ bench:
 	@$(H)/tree.sh worktree $(BASE_TREE)
 	@git -C $(BASE_TREE) checkout -q --detach base
 	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) VARIANT=plain $(H)/build-kernel.sh kernel
-	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) \
+	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) --tests '$(TESTS)' \
 		--base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
+
+# A kernel for a VM host (config/host.config on x86_64_defconfig), packaged
+# by the kernel's bindeb-pkg; the suite never boots it.
+deb: tree
+	@BUILD=$(WORK)/build-host $(H)/deb.sh
 
 clean:
 	rm -rf $(BUILD)

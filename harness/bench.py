@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Run guest/bench on the patched and the base kernel; make the figures.
 
-  bench.py --build DIR --base-kernel BZIMAGE --out DIR
+  bench.py --build DIR --base-kernel BZIMAGE --out DIR [--tests REGEX]
   bench.py --records OUT/bench.json --out DIR    (the table and plots again)
 
 Both kernels boot the same initramfs (DIR's) in the same test machine as
@@ -29,9 +29,9 @@ KERNELS = ('patched', 'base')
 def run(args, kernel, label):
     """Boot @kernel with guest/bench; return (records, failures)."""
     opts = argparse.Namespace(build=args.build, kernel=kernel, suite=BENCH,
-                              tests='', append='')
+                              tests=args.tests, append='')
     records, failures = [], []
-    for n, extra, tests in vm.boots(BENCH, ''):
+    for n, extra, tests in vm.boots(BENCH, args.tests):
         print(f'bench: {label} kernel, {len(tests)} figures', flush=True)
         (_, failed, _), suite = vm.check_boot(opts, n, extra, f'bench-{label}',
                                                  expected=len(tests))
@@ -240,6 +240,32 @@ def fig_vcpus(records):
     return rows
 
 
+def per_page_ms(rec):
+    return rec['ms'] * 1e3 / rec['pages'] if rec['pages'] else None
+
+
+def fig_qemu(records):
+    """Figure 8: our QEMU's VM on shmem and on migratable guest_memfd."""
+    rows = [f'  {"kernel":<8} {"how":<13} {"memory":<6} {"pages":>7}  {"us per page":>22}'
+            f'  {"guest stall ms":>18}  {"gmem/shmem":>18}']
+    for kernel in KERNELS:
+        for how in ('offline', 'migratepages'):
+            where = {'fig': 'qemu', 'how': how, 'kernel': kernel}
+            for kind in ('gmem', 'shmem'):
+                recs = select(records, kind=kind, **where)
+                if not recs:
+                    rows.append(f'  {kernel:<8} {how:<13} {kind:<6} {"n/a (not offered)":>7}')
+                    continue
+                ratio = (paired_ratio(records, 'qemu', 'gmem', 'shmem', per_page_ms, how=how,
+                                      kernel=kernel) if kind == 'gmem' else None)
+                pages = med([r['pages'] for r in recs])[0]
+                rows.append(f'  {kernel:<8} {how:<13} {kind:<6} {pages:>7.0f}  '
+                            f'{fmt(med([per_page_ms(r) for r in recs]), 1, 2):>22}  '
+                            f'{fmt(med([r["stall_ms"] for r in recs]), 1, 0):>18}  '
+                            f'{fmt(ratio, 1, 2) if kind == "gmem" else "":>18}')
+    return rows
+
+
 def gnuplot(path, script):
     try:
         subprocess.run(['gnuplot'], input=script, text=True, check=True)
@@ -295,6 +321,7 @@ def main():
     p.add_argument('--build', help='patched build (and initramfs)')
     p.add_argument('--base-kernel', help='bzImage of the base')
     p.add_argument('--records', help='a bench.json to make the figures of, no boot')
+    p.add_argument('--tests', default='', help='only the entries of guest/bench matching this')
     p.add_argument('--out', required=True)
     p.add_argument('--command', default='make bench')
     args = p.parse_args()
@@ -362,7 +389,14 @@ def main():
         'scattered memory) with 1, 2 and 4 vCPUs running passes over the memory',
         'while it moves, so that each KVM invalidation flushes running vCPUs;',
         'vCPU passes completed during the move, medians.',
-    ] + fig_vcpus(records)
+    ] + fig_vcpus(records) + [
+        '',
+        'Figure 8. Our QEMU (qemu/patches) running a 256 MiB VM whose guest checks',
+        'all its RAM without pause, on memory-backend-memfd (shmem) and on',
+        'guest-memfd=on,guest-memfd-movable=on, in turn each round: offlining the',
+        'Movable blocks that hold its RAM, and migratepages from node 1 to node 0;',
+        'us per page moved, and the longest stall the guest saw meanwhile.',
+    ] + fig_qemu(records)
     if failures:
         table += [''] + [f'NOT MEASURED: {f}' for f in failures]
 

@@ -4,7 +4,10 @@
 # Configure and build the kernel in $TREE into $BUILD (out of tree).
 #
 #   build-kernel.sh config   allnoconfig + config/ fragments, then verify
+#                            (VARIANT=host: x86_64_defconfig + host.config)
 #   build-kernel.sh kernel   config, bzImage and the uapi headers
+#   build-kernel.sh deb      config, then linux-image, linux-headers and
+#                            linux-libc-dev packages (bindeb-pkg) in $BUILD/..
 #
 # The fragments for $VARIANT are concatenated into $BUILD/fragment.config and
 # passed as KCONFIG_ALLCONFIG. .config is regenerated only when that file
@@ -20,7 +23,8 @@ plain) fragments="base plain" ;;
 debug) fragments="base debug" ;;
 kasan) fragments="base debug kasan" ;;
 nested) fragments="nested" ;;
-*) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan, nested)" >&2; exit 2 ;;
+host) fragments="host" ;;
+*) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan, nested, host)" >&2; exit 2 ;;
 esac
 
 cc=gcc
@@ -50,7 +54,12 @@ configure() {
 		rm "$new"
 		return
 	fi
-	kmake KCONFIG_ALLCONFIG="$new" allnoconfig
+	if [ "$VARIANT" = host ]; then
+		kmake defconfig
+		cat "$new" >> "$BUILD/.config"
+	else
+		kmake KCONFIG_ALLCONFIG="$new" allnoconfig
+	fi
 	kmake olddefconfig
 	verify "$new"
 	mv "$new" "$frag"
@@ -67,8 +76,12 @@ kernel)
 	kmake headers
 	echo "kernel: $BUILD/arch/x86/boot/bzImage ($(kmake -s kernelrelease))"
 	;;
+deb)
+	configure
+	kmake bindeb-pkg >/dev/null
+	;;
 *)
-	echo "usage: build-kernel.sh config|kernel" >&2
+	echo "usage: build-kernel.sh config|kernel|deb" >&2
 	exit 2
 	;;
 esac

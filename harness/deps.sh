@@ -16,11 +16,12 @@ STAMP=/var/lib/gmem-migrate.deps
 
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio busybox-static
       uuid-dev ccache rsync python3 python3-ply python3-git git xz-utils zstd
-      gnuplot-nox"
+      gnuplot-nox kmod"
 # qemu-system-x86 runs the test machine; inside it our own QEMU (qemu/,
-# harness/build-qemu.sh, meson >= 1.5 from bookworm-backports) runs the
-# nested guests, under numactl for migratepages.
-QEMU_PKGS="qemu-system-x86 meson"
+# harness/build-qemu.sh, meson >= 1.5 and pycotap from bookworm-backports:
+# the +ds tarball carries no python wheels) runs the nested guests, under
+# numactl for migratepages.
+QEMU_PKGS="qemu-system-x86 meson python3-pycotap"
 QEMU_BUILD_PKGS="ninja-build pkgconf python3-venv libglib2.0-dev zlib1g-dev libfdt-dev
       device-tree-compiler curl numactl"
 

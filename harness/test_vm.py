@@ -209,6 +209,32 @@ class HostRequests(unittest.TestCase):
         self.assertEqual(replies[1], 'ok 42')
 
 
+    def test_a_dimm_is_a_backend_and_a_device(self):
+        class QMP:
+            calls = []
+
+            def execute(self, cmd, **args):
+                self.calls.append((cmd, args))
+                return {}
+
+        class Channel(list):
+            def write(self, reply):
+                self.replies = getattr(self, 'replies', '') + reply
+
+            def flush(self):
+                pass
+
+        qmp, channel = QMP(), Channel(['dimm-add d0 536870912 1\n', 'dimm-del d0\n'])
+        vm.serve_requests(channel, qmp)
+        self.assertEqual(channel.replies, 'ok\nok\n')
+        self.assertEqual(qmp.calls, [
+            ('object-add', {'qom-type': 'memory-backend-ram', 'id': 'd0-mem',
+                            'size': 536870912}),
+            ('device_add', {'driver': 'pc-dimm', 'id': 'd0', 'memdev': 'd0-mem',
+                            'node': 1}),
+            ('device_del', {'id': 'd0'})])
+
+
 class BenchStats(unittest.TestCase):
     def test_percentiles(self):
         # 98 accesses at 1000 cycles, 1 at 2000, 1 at 8000; 1 MHz TSC.

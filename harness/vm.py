@@ -143,6 +143,19 @@ def serve_requests(f, qmp):
             elif len(words) == 3 and words[0] == 'qom-get':
                 reply = 'ok %s' % qmp.execute('qom-get', path=words[1],
                                               property=words[2])
+            elif len(words) == 4 and words[0] == 'dimm-add':
+                # A DIMM of words[2] bytes on node words[3], named words[1].
+                qmp.execute('object-add', **{'qom-type': 'memory-backend-ram',
+                                             'id': f'{words[1]}-mem',
+                                             'size': int(words[2])})
+                qmp.execute('device_add', driver='pc-dimm', id=words[1],
+                            memdev=f'{words[1]}-mem', node=int(words[3]))
+                reply = 'ok'
+            elif len(words) == 2 and words[0] == 'dimm-del':
+                # Asks the guest to eject it (ACPI): done when the guest
+                # offlined and removed its memory; 'qom-get ID size' fails then.
+                qmp.execute('device_del', id=words[1])
+                reply = 'ok'
             else:
                 reply = 'error: unknown request %r' % line.strip()
         except Exception as e:          # noqa: BLE001 - the guest must get an answer

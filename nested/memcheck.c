@@ -13,6 +13,13 @@
  * "longest stall" is the longest time between two consecutive 1 MiB steps
  * in that round: how long the vCPU was held, e.g. while its pages moved.
  * The first mismatches are also printed with their offsets.
+ *
+ * memcheck_rotate=MIB on the kernel command line (the kernel hands it to
+ * /init in the environment) keeps the memory in chunks of that size and,
+ * after each round, gives one back, oldest first, and maps a fresh one in
+ * its place: the data then spreads into memory plugged after boot (the
+ * kernel takes movable memory first) and must leave it again for an
+ * unplug to succeed. Without it the memory is one mapping, never replaced.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -27,6 +34,7 @@
 #define STEP		(1UL << 20)
 #define KEEP_FREE	(24UL << 20)	/* for the kernel and page tables */
 #define MAX_REPORTS	8
+#define MAX_CHUNKS	512
 
 static uint64_t now_ns(void)
 {
@@ -74,42 +82,64 @@ static void console(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+static size_t chunk_size, nr_chunks;
+static uint64_t *chunk[MAX_CHUNKS];
+
+/* Chunk @c, freshly mapped, holding round @round's pattern. */
+static int map_chunk(size_t c, uint64_t round)
+{
+	uint64_t i, words = chunk_size / sizeof(uint64_t);
+	uint64_t *mem = mmap(NULL, chunk_size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (mem == MAP_FAILED) {
+		perror("memcheck: mmap");
+		return -1;
+	}
+	for (i = 0; i < words; i++)
+		mem[i] = pattern(round, c * words + i);
+	chunk[c] = mem;
+	return 0;
+}
+
 int main(void)
 {
-	uint64_t round, i, nwords, mismatches, t, last, stall;
+	uint64_t round, i, mismatches, t, last, stall, words;
+	const char *rotate = getenv("memcheck_rotate");
+	size_t size, c;
 	uint64_t *mem;
-	size_t size;
 
 	if (getpid() == 1)
 		console();
 	size = mem_available();
 	size = size > KEEP_FREE + STEP ? (size - KEEP_FREE) & ~(STEP - 1) : STEP;
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (mem == MAP_FAILED) {
-		perror("memcheck: mmap");
-		return 1;
-	}
-	nwords = size / sizeof(*mem);
-	for (i = 0; i < nwords; i++)
-		mem[i] = pattern(0, i);
-	printf("memcheck: filled %zu MiB\n", size >> 20);
+	chunk_size = rotate ? strtoul(rotate, NULL, 0) * STEP : 0;
+	if (!chunk_size || chunk_size > size || size / chunk_size > MAX_CHUNKS)
+		chunk_size = size;
+	nr_chunks = size / chunk_size;
+	size = nr_chunks * chunk_size;
+	for (c = 0; c < nr_chunks; c++)
+		if (map_chunk(c, 0))
+			return 1;
+	words = chunk_size / sizeof(*mem);
+	printf("memcheck: filled %zu MiB in %zu chunk(s)\n", size >> 20, nr_chunks);
 
 	for (round = 1;; round++) {
 		mismatches = 0;
 		stall = 0;
 		last = now_ns();
-		for (i = 0; i < nwords; i++) {
-			if (mem[i] != pattern(round - 1, i)) {
-				if (mismatches++ < MAX_REPORTS)
+		for (c = 0, i = 0; c < nr_chunks; c++) {
+			for (mem = chunk[c]; mem < chunk[c] + words; mem++, i++) {
+				if (*mem != pattern(round - 1, i) &&
+				    mismatches++ < MAX_REPORTS)
 					printf("memcheck: round %llu: offset 0x%llx: 0x%llx, not 0x%llx\n",
 					       (unsigned long long)round,
 					       (unsigned long long)(i * sizeof(*mem)),
-					       (unsigned long long)mem[i],
+					       (unsigned long long)*mem,
 					       (unsigned long long)pattern(round - 1, i));
-			}
-			mem[i] = pattern(round, i);
-			if ((i + 1) % (STEP / sizeof(*mem)) == 0) {
+				*mem = pattern(round, i);
+				if ((i + 1) % (STEP / sizeof(*mem)))
+					continue;
 				t = now_ns();
 				if (t - last > stall)
 					stall = t - last;
@@ -120,5 +150,11 @@ int main(void)
 		       (unsigned long long)round, size >> 20,
 		       (unsigned long long)mismatches,
 		       (unsigned long long)(stall / 1000000));
+		if (nr_chunks > 1) {
+			c = round % nr_chunks;
+			munmap(chunk[c], chunk_size);
+			if (map_chunk(c, round))
+				return 1;
+		}
 	}
 }

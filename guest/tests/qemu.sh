@@ -5,159 +5,21 @@
 # nested guest whose 256 MiB of RAM is a guest_memfd
 # (memory-backend-memfd,guest-memfd=on,guest-memfd-movable=on) while the
 # guest's memcheck (nested/memcheck.c) checks and rewrites all of it
-# without pause. Offlining every block that holds the RAM, and
-# migratepages(8), move it; the guest never reads a wrong word and keeps
-# running, and kvm:kvm_gmem_migrate_folio shows the moves. Without the
-# property nothing moves and QEMU keeps running; the property is refused
-# where it cannot work.
+# without pause. The machine's virtio-mem shrinking under it, offlining
+# every block that holds it, migratepages(8), compaction and a CMA
+# allocation move it; the guest never reads a wrong word and keeps running,
+# and kvm:kvm_gmem_migrate_folio shows the moves. The guest's own virtio-mem,
+# on a second guest_memfd, grows and shrinks, and what it unplugs goes back
+# to this machine. Without the property nothing moves and QEMU keeps
+# running; the property is refused where it cannot work.
 . "$(dirname "$0")/ktap.sh"
-
-QEMU=/opt/qemu/bin/qemu-system-x86_64
-LOG=/tmp/nested.log
-RAM=256M
-BACKEND=memory-backend-memfd,id=ram,size=$RAM
-GMEM=,share=on,guest-memfd=on
-MOVABLE=$GMEM,guest-memfd-movable=on
-EVENT=/sys/kernel/tracing/events/kvm/kvm_gmem_migrate_folio/enable
-TRACE=/sys/kernel/tracing/trace
-MEM=/sys/devices/system/memory
-qpid=
-
-# qemu_run [numactl ARGS --] BACKEND_PROPS: QEMU and its nested guest, in
-# this process (so that a background qemu_run's $! is QEMU's pid).
-qemu_run() {
-	numa=
-	if [ "$1" = numactl ]; then
-		shift
-		while [ "$1" != -- ]; do numa="$numa $1"; shift; done
-		shift
-		numa="numactl$numa"
-	fi
-	# shellcheck disable=SC2086
-	exec $numa $QEMU -L /opt/qemu/share -accel kvm -cpu host -M pc,memory-backend=ram \
-		-m $RAM -object "$BACKEND$1" -nodefaults -display none -no-reboot \
-		-serial "file:$LOG" -kernel /opt/nested/bzImage \
-		-initrd /opt/nested/initramfs.cpio -append "console=ttyS0 quiet"
-}
-
-# qemu_start ...: qemu_run in the background, until memcheck has filled the
-# RAM and finished a round.
-qemu_start() {
-	: > $LOG
-	qemu_run "$@" > /tmp/qemu.out 2>&1 &
-	qpid=$!
-	wait_for 120 rounds_past 1 && return 0
-	echo "# the nested guest did not start:"
-	sed 's/^/#   /' /tmp/qemu.out $LOG
-	return 1
-}
-
-qemu_stop() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
-	qpid=
-}
-
-last_round() {
-	sed -n 's/^memcheck: round \([0-9]*\): [0-9]* MiB.*/\1/p' $LOG | tail -n 1
-}
-
-rounds_past() { [ "$(last_round)" -ge "$1" ] 2>/dev/null; }
-
-# The guest read every word it wrote, round after round, and is still
-# running: two more rounds after the call.
-guest_fine() {
-	r=$(last_round)
-	kill -0 "$qpid" 2>/dev/null || { echo "# QEMU exited"; return 1; }
-	wait_for 120 rounds_past $((r + 2)) || { echo "# no round after $r"; return 1; }
-	if grep -q 'memcheck: round [0-9]*: offset' $LOG ||
-	   sed -n 's/.* \([0-9]*\) mismatches.*/\1/p' $LOG | grep -qv '^0$'; then
-		grep 'memcheck:.*\(offset\|[1-9][0-9]* mismatches\)' $LOG | head -n 5 | sed 's/^/# /'
-		return 1
-	fi
-	echo "# memcheck: $(grep -c 'memcheck: round' $LOG) rounds of $RAM, no mismatch, longest" \
-	     "stall $(sed -n 's/.*longest stall \([0-9]*\) ms.*/\1/p' $LOG | sort -n | tail -n 1) ms"
-}
-
-# Where the RAM is: vm-ram's summary line, field $1 (ino, mapped, node0...).
-ram() { vm-ram "$qpid" kvm-gmem | awk -v k="$1" 'NR == 1 { for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'; }
-ram_blocks() { vm-ram "$qpid" kvm-gmem | sed -n 's/^memory\([0-9]*\) .*/\1/p'; }
-# Pages of the RAM in memory block $1 (0 if none).
-ram_in_block() { vm-ram "$qpid" kvm-gmem | awk -v b="memory$1" '$1 == b { n = $2 } END { print n + 0 }'; }
-
-# The trace holds one line per attempt: room for every page of the RAM.
-BUFFER=/sys/kernel/tracing/buffer_size_kb
-trace_start() {
-	buffer_kb=$(sed 's/.*expanded: \([0-9]*\)).*/\1/' $BUFFER)
-	echo 32768 > $BUFFER && echo 1 > $EVENT && : > $TRACE
-}
-traced() { grep -c "kvm_gmem_migrate_folio: ino $1 .*: $2\$" $TRACE; }
-trace_stop() { echo 0 > $EVENT && echo "$buffer_kb" > $BUFFER; }
-
-# The machine's virtio-mem memory: the first and last byte of its blocks.
-virtio_mem_range() {
-	lo= hi=
-	for r in $(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM (virtio_mem)$/\1-\2/p' /proc/iomem); do
-		s=$((0x${r%-*})) e=$((0x${r#*-}))
-		[ -z "$lo" ] || [ $s -lt $lo ] && lo=$s
-		[ -z "$hi" ] || [ $e -gt $hi ] && hi=$e
-	done
-	[ -n "$lo" ] && echo "$lo $hi"
-}
-
-block_bytes() { echo $((0x$(cat $MEM/block_size_bytes))); }
-
-in_virtio_mem() {
-	set -- "$1" $(virtio_mem_range)
-	[ $# = 3 ] && [ $(($1 * $(block_bytes))) -ge "$2" ] && [ $(($1 * $(block_bytes))) -le "$3" ]
-}
-
-# Pages of the RAM in virtio-mem's blocks.
-ram_in_virtio_mem() {
-	n=0
-	for b in $(ram_blocks); do
-		in_virtio_mem "$b" && n=$((n + $(ram_in_block "$b")))
-	done
-	echo $n
-}
-
-vmem_plugged() { host qom-get vmem0 size; }
-no_virtio_mem() { [ -z "$(virtio_mem_range)" ]; }
-
-# vmem_set BYTES: ask the host to resize the machine's virtio-mem; for 0,
-# wait until the guest gave all of it back.
-vmem_set() {
-	host qom-set vmem0 requested-size "$1" >/dev/null || return 1
-	[ "$1" != 0 ] || wait_for 60 no_virtio_mem
-}
-
-# The top Movable block of node 1 can hold a boot allocation and refuse to
-# offline: find it before QEMU starts, while it holds none of the RAM.
-refusing_block() {
-	for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//' | sort -n -r); do
-		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
-		in_virtio_mem "$b" && continue
-		echo offline > $MEM/memory$b/state 2>/dev/null || { echo "$b"; return; }
-		echo online_movable > $MEM/memory$b/state
-		return
-	done
-}
+. "$(dirname "$0")/nested.sh"
 
 # The machine's virtio-mem shrinks to zero under the RAM: what it held
 # moves out, the guest keeps running; plugged again afterwards.
 virtio_mem_moves() {
 	plugged=$(vmem_plugged) || return 1
-	# Node 1's other Movable blocks step aside while QEMU starts, so that
-	# the RAM comes from virtio-mem's memory.
-	aside=
-	for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//'); do
-		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
-		in_virtio_mem "$b" && continue
-		echo offline > $MEM/memory$b/state 2>/dev/null && aside="$aside $b"
-	done
-	qemu_start numactl --membind=1 -- $MOVABLE
-	rc=$?
-	for b in $aside; do echo online_movable > $MEM/memory$b/state || rc=1; done
-	[ $rc = 0 ] || return 1
+	qemu_start_in "" || return 1
 	held=$(ram_in_virtio_mem)
 	echo "# virtio-mem: $(virtio_mem_range); the RAM in memory$(ram_blocks | paste -sd, -)"
 	vmem_set 0
@@ -213,6 +75,44 @@ offline_moves() {
 	return $r
 }
 
+# Host memory hot-unplug as a host loses a DIMM: a DIMM plugged on node 1
+# (onlined movable), node 1's other Movable blocks aside while QEMU starts
+# so that the RAM lands in it, then the DIMM ejected through ACPI: the
+# kernel offlines and removes its blocks, so all of the RAM they held moved.
+DIMM_MIB=512
+memory_blocks() { ls -d $MEM/memory[0-9]* | sed 's/.*memory//'; }
+dimm_gone() { ! host qom-get dimm0 size > /dev/null 2>&1; }
+blocks_gone() { for b in $dimm; do [ ! -e $MEM/memory$b ] || return 1; done; }
+hot_unplug_moves() {
+	plugged=$(vmem_plugged) && vmem_set 0 || return 1
+	before=$(memory_blocks)
+	host dimm-add dimm0 $((DIMM_MIB << 20)) 1 || return 1
+	dimm=
+	want=$((DIMM_MIB * 1048576 / $(block_bytes)))
+	wait_for 30 sh -c "[ \$(ls -d $MEM/memory[0-9]* | wc -l) -ge $(($(echo "$before" | wc -l) + want)) ]"
+	for b in $(memory_blocks); do
+		echo "$before" | grep -qx "$b" || dimm="$dimm $b"
+	done
+	qemu_start_in "$dimm" || { host dimm-del dimm0; vmem_set "$plugged"; return 1; }
+	ino=$(ram ino)
+	held=0
+	for b in $dimm; do held=$((held + $(ram_in_block "$b"))); done
+	trace_start
+	host dimm-del dimm0 && wait_for 120 dimm_gone
+	rc=$?
+	moved=$(traced "$ino" moved)
+	trace_stop
+	echo "# DIMM of $DIMM_MIB MiB on node 1 (memory$(echo $dimm | tr ' ' ,)): held $held of" \
+	     "$(ram mapped) pages of the RAM; ejected: $rc; traced $moved moved;" \
+	     "RAM now on node 1: $(ram node1), node 0: $(ram node0)"
+	[ $rc = 0 ] && blocks_gone && [ "$held" -gt $(($(ram mapped) / 2)) ] &&
+		[ "$moved" -ge "$held" ] && guest_fine
+	r=$?
+	qemu_stop
+	vmem_set "$plugged" || r=1
+	return $r
+}
+
 # QEMU under numactl --membind=1; migratepages moves its RAM to node 0. With
 # @1 = unmovable, the RAM stays on node 1 and QEMU keeps running.
 migratepages_moves() {
@@ -236,6 +136,153 @@ migratepages_moves() {
 	return $r
 }
 
+# Compaction of node 1 moves the RAM: it sits at the bottom of node 1's
+# free memory, as it was when QEMU started, and compaction carries pages
+# from a zone's bottom to free pages at its top.
+compaction_moves() {
+	qemu_start numactl --membind=1 -- $MOVABLE || return 1
+	ino=$(ram ino)
+	mapped=$(ram mapped)
+	trace_start
+	echo 1 > /sys/devices/system/node/node1/compact
+	rc=$?
+	moved=$(traced "$ino" moved)
+	in_use=$(traced "$ino" "in use")
+	trace_stop
+	echo "# compacting node 1: exit $rc; traced $moved moved, $in_use in use, of $mapped" \
+	     "mapped pages; now mapped $(ram mapped), node 1 $(ram node1)"
+	[ $rc = 0 ] && [ "$moved" -gt 0 ] && [ "$(ram mapped)" -ge "$mapped" ] &&
+		[ "$(ram node1)" -ge "$mapped" ] && guest_fine
+	r=$?
+	qemu_stop
+	return $r
+}
+
+CMA=/sys/kernel/debug/cma/reserved
+
+# zone_free PFN: "FREE CMA_FREE" of the zone holding PFN, from zoneinfo.
+zone_free() {
+	awk -v pfn="$1" '
+		/^Node/ { if (start != "" && start <= pfn) { found = 1; exit } free = cma = start = "" }
+		$1 == "nr_free_pages" { free = $2 }
+		$1 == "nr_free_cma" { cma = $2 }
+		$1 == "start_pfn:" { start = $2 }
+		END { if (found || (start != "" && start <= pfn)) print free, cma }' /proc/zoneinfo
+}
+
+# Movable allocations take CMA pages only while the area holds over half
+# of its zone's free memory. Fill the zone with tmpfs files bound to its
+# node until what is left is the RAM and the CMA area's free memory
+# (guest_memfd_migrate_test's cma case does the same for a smaller file):
+# as the guest fills its RAM, the zone's free memory falls below twice the
+# CMA area's, and the RAM takes CMA pages half the time from then on. Free the filler, then an allocation of the whole
+# area migrates the RAM out of it.
+cma_moves() {
+	base=$(cat $CMA/base_pfn) count=$(cat $CMA/count)
+	blk=$((base * 4096 / $(block_bytes)))
+	nid=$(ls -d $MEM/memory$blk/node* | sed 's/.*node//')
+	mkdir -p /tmp/filler
+	i=0
+	while [ $i -lt 128 ]; do
+		set -- $(zone_free "$base")
+		pages=$(($1 - $2 - $(size_pages $RAM)))
+		[ $pages -gt 0 ] || break
+		[ $pages -gt 8192 ] && pages=8192
+		numactl --membind="$nid" dd if=/dev/zero of=/tmp/filler/$i bs=4096 \
+			count=$pages 2>/dev/null || break
+		i=$((i + 1))
+	done
+	echo "# filled $(du -sm /tmp/filler | cut -f1) MiB of node $nid: zone free, CMA free: $*"
+	qemu_start numactl --membind="$nid" -- $MOVABLE
+	rc=$?
+	rm -rf /tmp/filler
+	[ $rc = 0 ] || return 1
+	range=$(printf '%x-%x' "$base" $((base + count)))
+	in_cma=$(ram_range "$range")
+	ino=$(ram ino)
+	trace_start
+	echo "$count" > $CMA/alloc
+	rc=$?
+	still=$(ram_range "$range")
+	moved=$(traced "$ino" moved)
+	trace_stop
+	[ $rc = 0 ] && { echo "$count" > $CMA/free || rc=1; }
+	echo "# the RAM had $in_cma pages in the CMA area ($count pages at pfn $range);" \
+	     "allocating all of it: exit $rc, $still left there, traced $moved moved"
+	[ "$in_cma" -gt 0 ] && [ $rc = 0 ] && [ "$still" = 0 ] && [ "$moved" -ge "$in_cma" ] &&
+		guest_fine
+	r=$?
+	qemu_stop
+	return $r
+}
+
+# The nested guest's own virtio-mem device, its memory a second migratable
+# guest_memfd, driven through the nested QEMU's QMP on a pair of fifos.
+VMEM=128
+NQMP=/tmp/nested-qmp
+
+# nested_qmp COMMAND [ARGUMENTS]: prints the "return" of one QMP command.
+nested_qmp() {
+	n=$(grep -c '"return"\|"error"' $NQMP.log)
+	echo "{\"execute\": \"$1\", \"arguments\": ${2:-{\}}}" > $NQMP.in
+	wait_for 10 sh -c "[ \$(grep -c '\"return\"\\|\"error\"' $NQMP.log) -gt $n ]" || return 1
+	grep '"return"\|"error"' $NQMP.log | tail -n 1 | tr -d '\r' |
+		sed -n 's/^{"return": \(.*\)}$/\1/p' | grep .
+}
+
+nested_vmem_size() { nested_qmp qom-get '{"path": "vm0", "property": "size"}'; }
+nested_vmem_is() { [ "$(nested_vmem_size)" = "$1" ]; }
+# Pages of the device's guest_memfd that hold memory (QEMU's mapping of it).
+vmem_mapped() { vm-ram -s $VMEM "$qpid" kvm-gmem | sed -n 's/.* mapped \([0-9]*\) .*/\1/p'; }
+vmem_mapped_over() { [ "$(vmem_mapped)" -gt "$1" ]; }
+# Free memory, with the pages on per-CPU lists, which MemFree leaves out.
+host_free_kb() {
+	echo $(($(sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo) +
+		4 * $(awk '$1 == "count:" { n += $2 } END { print n + 0 }' /proc/zoneinfo)))
+}
+
+# nested_vmem_set MIB: resize the device and wait until the guest did.
+nested_vmem_set() {
+	nested_qmp qom-set "{\"path\": \"vm0\", \"property\": \"requested-size\", \"value\": $(($1 << 20))}" >/dev/null &&
+		wait_for 120 nested_vmem_is $(($1 << 20))
+}
+
+# The guest's virtio-mem grows, its memcheck rotates its data into the new
+# memory, and shrinks to zero: the guest moves its data out, QEMU punches
+# the unplugged memory out of the guest_memfd, and the host gets it back.
+nested_virtio_mem() {
+	rm -f $NQMP.in $NQMP.out && mkfifo $NQMP.in $NQMP.out || return 1
+	cat $NQMP.out > $NQMP.log &
+	reader=$!
+	qemu_m=$RAM,maxmem=1G
+	qemu_extra="-object memory-backend-memfd,id=vmem,size=${VMEM}M$MOVABLE
+		-device virtio-mem-pci,id=vm0,memdev=vmem,requested-size=0
+		-chardev pipe,id=qmp,path=$NQMP -mon chardev=qmp,mode=control"
+	guest_append="memhp_default_state=online_movable memcheck_rotate=16"
+	qemu_start numactl --membind=1 -- $MOVABLE
+	rc=$?
+	qemu_m=$RAM qemu_extra= guest_append=
+	r=1
+	if [ $rc = 0 ] && nested_qmp qmp_capabilities >/dev/null && nested_vmem_set $VMEM; then
+		# memcheck gives back and maps 16 MiB a round: half the device in use.
+		wait_for 300 vmem_mapped_over $((VMEM * 256 / 2))
+		held=$(vmem_mapped)
+		free=$(host_free_kb)
+		nested_vmem_set 0
+		rc=$?
+		echo "# the guest's virtio-mem: plugged $VMEM MiB, its memory held $held pages;" \
+		     "shrunk to 0: $rc; it now holds $(vmem_mapped), the host has" \
+		     "$((($(host_free_kb) - free) / 1024)) MiB more free"
+		[ $rc = 0 ] && [ "$held" -gt $((VMEM * 256 / 2)) ] && [ "$(vmem_mapped)" = 0 ] &&
+			[ $(($(host_free_kb) - free)) -ge $((held * 4 * 9 / 10)) ] &&
+			nested_vmem_set $((VMEM / 2)) && guest_fine
+		r=$?
+	fi
+	qemu_stop
+	kill $reader 2>/dev/null
+	return $r
+}
+
 # qemu_refuses PROPS WORDS: QEMU exits at once, saying WORDS.
 qemu_refuses() {
 	: > $LOG
@@ -254,11 +301,15 @@ private_mapping() { qemu_refuses ,share=off,guest-memfd=on "share=on"; }
 
 # virtio-mem first: as the machine booted, node 1 allocates from its memory
 # first (memory plugged later goes to the end of the free lists).
-ktap_plan 6
+ktap_plan 10
 ktap_case "the machine's virtio-mem shrinks to zero under the RAM, the guest sees no wrong word" virtio_mem_moves
 ktap_case "offlining every block that holds the RAM moves it, the guest sees no wrong word" offline_moves
+ktap_case "ejecting a DIMM (ACPI hot-unplug) moves all the RAM it held, the guest sees no wrong word" hot_unplug_moves
 ktap_case "migratepages moves the RAM to the other node, the guest sees no wrong word" migratepages_moves
 ktap_case "without guest-memfd-movable, migratepages moves nothing and QEMU keeps running" migratepages_moves unmovable
+ktap_case "compaction moves the RAM, the guest sees no wrong word" compaction_moves
+ktap_case "a CMA allocation moves the RAM out of the area, the guest sees no wrong word" cma_moves
+ktap_case "the guest's own virtio-mem on guest_memfd grows and shrinks, the host gets the memory back" nested_virtio_mem
 ktap_case "guest-memfd-movable without guest-memfd=on is refused" no_guest_memfd
 ktap_case "guest-memfd=on with share=off is refused" private_mapping
 ktap_exit

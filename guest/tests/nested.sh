@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-2.0
+# Our QEMU (/opt/qemu) and its nested guest (/opt/nested): start, stop and
+# watch it, see where its RAM is, trace its migrations, and the machine's
+# memory beneath it. Sourced after ktap.sh (wait_for) by guest/tests/qemu.sh
+# and by guest/bin/gmem-qemu-demo, the story 'make run' tells.
+QEMU=/opt/qemu/bin/qemu-system-x86_64
+LOG=/tmp/nested.log
+RAM=256M
+BACKEND=memory-backend-memfd,id=ram,size=$RAM
+GMEM=,share=on,guest-memfd=on
+MOVABLE=$GMEM,guest-memfd-movable=on
+EVENT=/sys/kernel/tracing/events/kvm/kvm_gmem_migrate_folio/enable
+TRACE=/sys/kernel/tracing/trace
+MEM=/sys/devices/system/memory
+qpid=
+# -m, more QEMU arguments and guest kernel parameters for the next qemu_start.
+qemu_m=$RAM qemu_extra= guest_append=
+
+# qemu_run [numactl ARGS --] BACKEND_PROPS: QEMU and its nested guest, in
+# this process (so that a background qemu_run's $! is QEMU's pid).
+qemu_run() {
+	numa=
+	if [ "$1" = numactl ]; then
+		shift
+		while [ "$1" != -- ]; do numa="$numa $1"; shift; done
+		shift
+		numa="numactl$numa"
+	fi
+	# shellcheck disable=SC2086
+	exec $numa $QEMU -L /opt/qemu/share -accel kvm -cpu host -M pc,memory-backend=ram \
+		-m "$qemu_m" -object "$BACKEND$1" -nodefaults -display none -no-reboot \
+		-serial "file:$LOG" -kernel /opt/nested/bzImage $qemu_extra \
+		-initrd /opt/nested/initramfs.cpio -append "console=ttyS0 quiet $guest_append"
+}
+
+# qemu_start ...: qemu_run in the background, until memcheck has filled the
+# RAM and finished a round, or QEMU exited (its messages in /tmp/qemu.out).
+qemu_start() {
+	: > $LOG
+	qemu_run "$@" > /tmp/qemu.out 2>&1 &
+	qpid=$!
+	wait_for 120 started_or_gone
+	rounds_past 1 && return 0
+	echo "# the nested guest did not start:"
+	sed 's/^/#   /' /tmp/qemu.out $LOG
+	qemu_stop
+	return 1
+}
+
+started_or_gone() { rounds_past 1 || ! kill -0 "$qpid" 2>/dev/null; }
+
+qemu_stop() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+	qpid=
+}
+
+last_round() {
+	sed -n 's/^memcheck: round \([0-9]*\): [0-9]* MiB.*/\1/p' $LOG | tail -n 1
+}
+
+rounds_past() { [ "$(last_round)" -ge "$1" ] 2>/dev/null; }
+
+# The guest read every word it wrote, round after round, and is still
+# running: two more rounds after the call.
+guest_fine() {
+	r=$(last_round)
+	kill -0 "$qpid" 2>/dev/null || { echo "# QEMU exited"; return 1; }
+	wait_for 120 rounds_past $((r + 2)) || { echo "# no round after $r"; return 1; }
+	if grep -q 'memcheck: round [0-9]*: offset' $LOG ||
+	   sed -n 's/.* \([0-9]*\) mismatches.*/\1/p' $LOG | grep -qv '^0$'; then
+		grep 'memcheck:.*\(offset\|[1-9][0-9]* mismatches\)' $LOG | head -n 5 | sed 's/^/# /'
+		return 1
+	fi
+	echo "# memcheck: $(grep -c 'memcheck: round' $LOG) rounds of $RAM, no mismatch, longest" \
+	     "stall $(sed -n 's/.*longest stall \([0-9]*\) ms.*/\1/p' $LOG | sort -n | tail -n 1) ms"
+}
+
+# The name of the RAM's file in QEMU's maps: "memfd:" for a plain memfd.
+RAM_FILE=kvm-gmem
+# Where the RAM is: vm-ram's summary line, field $1 (ino, mapped, node0...).
+ram() { vm-ram "$qpid" $RAM_FILE | awk -v k="$1" 'NR == 1 { for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'; }
+ram_blocks() { vm-ram "$qpid" $RAM_FILE | sed -n 's/^memory\([0-9]*\) .*/\1/p'; }
+# Pages of the RAM in memory block $1 (0 if none).
+ram_in_block() { vm-ram "$qpid" $RAM_FILE | awk -v b="memory$1" '$1 == b { n = $2 } END { print n + 0 }'; }
+# Pages of the RAM in PFNs $1 (LO-HI, hex).
+ram_range() { vm-ram -r "$1" "$qpid" $RAM_FILE | sed -n 's/^range //p'; }
+
+# The trace holds one line per attempt: room for every page of the RAM.
+BUFFER=/sys/kernel/tracing/buffer_size_kb
+trace_start() {
+	buffer_kb=$(sed 's/.*expanded: \([0-9]*\)).*/\1/' $BUFFER)
+	echo 32768 > $BUFFER && echo 1 > $EVENT && : > $TRACE
+}
+traced() { grep -c "kvm_gmem_migrate_folio: ino $1 .*: $2\$" $TRACE; }
+trace_stop() { echo 0 > $EVENT && echo "$buffer_kb" > $BUFFER; }
+
+# The machine's virtio-mem memory: the first and last byte of its blocks.
+virtio_mem_range() {
+	lo= hi=
+	for r in $(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM (virtio_mem)$/\1-\2/p' /proc/iomem); do
+		s=$((0x${r%-*})) e=$((0x${r#*-}))
+		[ -z "$lo" ] || [ $s -lt $lo ] && lo=$s
+		[ -z "$hi" ] || [ $e -gt $hi ] && hi=$e
+	done
+	[ -n "$lo" ] && echo "$lo $hi"
+}
+
+block_bytes() { echo $((0x$(cat $MEM/block_size_bytes))); }
+# Pages in a size of QEMU's syntax ($RAM: 256M).
+size_pages() { echo $((${1%M} * 256)); }
+
+in_virtio_mem() {
+	set -- "$1" $(virtio_mem_range)
+	[ $# = 3 ] && [ $(($1 * $(block_bytes))) -ge "$2" ] && [ $(($1 * $(block_bytes))) -le "$3" ]
+}
+
+# Pages of the RAM in virtio-mem's blocks.
+ram_in_virtio_mem() {
+	n=0
+	for b in $(ram_blocks); do
+		in_virtio_mem "$b" && n=$((n + $(ram_in_block "$b")))
+	done
+	echo $n
+}
+
+vmem_plugged() { host qom-get vmem0 size; }
+no_virtio_mem() { [ -z "$(virtio_mem_range)" ]; }
+
+# vmem_set BYTES: ask the host to resize the machine's virtio-mem; for 0,
+# wait until the guest gave all of it back.
+vmem_set() {
+	host qom-set vmem0 requested-size "$1" >/dev/null || return 1
+	[ "$1" != 0 ] || wait_for 60 no_virtio_mem
+}
+
+# qemu_start_in BLOCKS: qemu_start on node 1 with movable guest_memfd RAM
+# that comes from the memory of virtio-mem and of BLOCKS: node 1's other
+# Movable blocks step aside (offline) while QEMU starts, and come back.
+qemu_start_in() {
+	aside=
+	for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//'); do
+		case " $1 " in *" $b "*) continue ;; esac
+		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
+		in_virtio_mem "$b" && continue
+		echo offline > $MEM/memory$b/state 2>/dev/null && aside="$aside $b"
+	done
+	qemu_start numactl --membind=1 -- $MOVABLE
+	rc=$?
+	for b in $aside; do echo online_movable > $MEM/memory$b/state || rc=1; done
+	return $rc
+}
+
+# The top Movable block of node 1 can hold a boot allocation and refuse to
+# offline: find it before QEMU starts, while it holds none of the RAM.
+refusing_block() {
+	for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//' | sort -n -r); do
+		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
+		in_virtio_mem "$b" && continue
+		echo offline > $MEM/memory$b/state 2>/dev/null || { echo "$b"; return; }
+		echo online_movable > $MEM/memory$b/state
+		return
+	done
+}
