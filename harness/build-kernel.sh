@@ -55,8 +55,11 @@ configure() {
 		return
 	fi
 	if [ "$VARIANT" = host ]; then
+		# The fragment's symbols replace defconfig's lines for them.
 		kmake defconfig
-		cat "$new" >> "$BUILD/.config"
+		sed -n -E 's/^(CONFIG_[A-Za-z0-9_]+)=.*/^(# )?\1[= ]/p' "$new" > "$BUILD/fragment.syms"
+		grep -v -E -f "$BUILD/fragment.syms" "$BUILD/.config" | cat - "$new" > "$BUILD/.config.new"
+		mv "$BUILD/.config.new" "$BUILD/.config"
 	else
 		kmake KCONFIG_ALLCONFIG="$new" allnoconfig
 	fi

@@ -43,7 +43,7 @@ done
 kvm=$(find "$root/lib/modules/$krel" -name 'kvm.ko*' | head -n 1)
 check "kvm module with the guest_memfd migration tracepoint" \
 	grep -q kvm_gmem_migrate_folio "${kvm:-/dev/null}"
-check "headers for building modules" test -f "$root/usr/src/linux-headers-$krel/.config"
+check "headers for building modules" test -f "$root/usr/src/linux-headers-$krel/Module.symvers"
 check "linux/kvm.h names GUEST_MEMFD_FLAG_MIGRATABLE" \
 	grep -q '#define GUEST_MEMFD_FLAG_MIGRATABLE' "$root/usr/include/linux/kvm.h"
 [ $bad = 0 ] || exit 1

@@ -16,7 +16,9 @@ STAMP=/var/lib/gmem-migrate.deps
 
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio busybox-static
       uuid-dev ccache rsync python3 python3-ply python3-git git xz-utils zstd
-      gnuplot-nox kmod"
+      gnuplot-nox"
+# make deb: the kernel's bindeb-pkg (debhelper, and its build dependencies).
+PKGS="$PKGS kmod debhelper libdw-dev"
 # qemu-system-x86 runs the test machine; inside it our own QEMU (qemu/,
 # harness/build-qemu.sh, meson >= 1.5 and pycotap from bookworm-backports:
 # the +ds tarball carries no python wheels) runs the nested guests, under
