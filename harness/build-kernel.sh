@@ -55,11 +55,8 @@ configure() {
 		return
 	fi
 	if [ "$VARIANT" = host ]; then
-		# The fragment's symbols replace defconfig's lines for them.
 		kmake defconfig
-		sed -n -E 's/^(CONFIG_[A-Za-z0-9_]+)=.*/^(# )?\1[= ]/p' "$new" > "$BUILD/fragment.syms"
-		grep -v -E -f "$BUILD/fragment.syms" "$BUILD/.config" | cat - "$new" > "$BUILD/.config.new"
-		mv "$BUILD/.config.new" "$BUILD/.config"
+		"$TREE/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "$new" >/dev/null
 	else
 		kmake KCONFIG_ALLCONFIG="$new" allnoconfig
 	fi

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Our QEMU (/opt/qemu) and its nested guest (/opt/nested): start, stop and
 # watch it, see where its RAM is, trace its migrations, and the machine's
-# memory beneath it. Sourced after ktap.sh (wait_for) by guest/tests/qemu.sh
-# and by guest/bin/gmem-qemu-demo, the story 'make run' tells.
+# memory beneath it. Sourced after ktap.sh (wait_for) by guest/tests/qemu.sh,
+# guest/tests/qemu-bench.sh and guest/bin/gmem-qemu-demo, the story 'make
+# run' tells.
 QEMU=/opt/qemu/bin/qemu-system-x86_64
 LOG=/tmp/nested.log
 RAM=256M
@@ -133,12 +134,23 @@ vmem_set() {
 	[ "$1" != 0 ] || wait_for 60 no_virtio_mem
 }
 
+# Node 1's memory blocks; all the machine's memory blocks.
+node1_blocks() { ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//'; }
+memory_blocks() { ls -d $MEM/memory[0-9]* | sed 's/.*memory//'; }
+
+# online_blocks BLOCK...: online them movable again; 1 if one refuses.
+online_blocks() {
+	online_rc=0
+	for b; do echo online_movable > $MEM/memory$b/state || online_rc=1; done
+	return $online_rc
+}
+
 # qemu_start_in BLOCKS: qemu_start on node 1 with movable guest_memfd RAM
 # that comes from the memory of virtio-mem and of BLOCKS: node 1's other
 # Movable blocks step aside (offline) while QEMU starts, and come back.
 qemu_start_in() {
 	aside=
-	for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//'); do
+	for b in $(node1_blocks); do
 		case " $1 " in *" $b "*) continue ;; esac
 		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
 		in_virtio_mem "$b" && continue
@@ -146,14 +158,37 @@ qemu_start_in() {
 	done
 	qemu_start numactl --membind=1 -- $MOVABLE
 	rc=$?
-	for b in $aside; do echo online_movable > $MEM/memory$b/state || rc=1; done
+	# shellcheck disable=SC2086 # one block a word
+	online_blocks $aside || rc=1
 	return $rc
+}
+
+# offline_ram_blocks REFUSES: offline every Movable block that holds some
+# of the RAM, a line each; $offlined lists those that went, $held counts
+# the RAM's pages they held, $busy is 1 if a block other than REFUSES (the
+# one refusing_block found) refused.
+offline_ram_blocks() {
+	offlined= held=0 busy=0
+	for b in $(ram_blocks); do
+		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
+		n=$(ram_in_block "$b")
+		if echo offline 2>/dev/null > $MEM/memory$b/state; then
+			offlined="$offlined $b"
+			held=$((held + n))
+			echo "# memory$b: held $n pages of the RAM, offlined"
+		elif [ "$b" = "$1" ]; then
+			echo "# memory$b: held $n pages of the RAM, refused, as it did before QEMU started"
+		else
+			echo "# memory$b: held $n pages of the RAM, refused to offline"
+			busy=1
+		fi
+	done
 }
 
 # The top Movable block of node 1 can hold a boot allocation and refuse to
 # offline: find it before QEMU starts, while it holds none of the RAM.
 refusing_block() {
-	for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sed 's/.*memory//' | sort -n -r); do
+	for b in $(node1_blocks | sort -n -r); do
 		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
 		in_virtio_mem "$b" && continue
 		echo offline > $MEM/memory$b/state 2>/dev/null || { echo "$b"; return; }

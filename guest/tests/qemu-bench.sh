@@ -36,17 +36,12 @@ measure() {
 		cat /tmp/start.out
 		return 1
 	fi
-	r=$(last_round) held=0 offlined=
+	r=$(last_round)
 	t=$(now_ms)
-	for b in $(ram_blocks); do
-		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
-		n=$(ram_in_block "$b")
-		echo offline 2>/dev/null > $MEM/memory$b/state || continue
-		offlined="$offlined $b"
-		held=$((held + n))
-	done
+	offline_ram_blocks "" > /dev/null
 	record offline "$1" "$4" $held $(($(now_ms) - t)) "$r"
-	for b in $offlined; do echo online_movable > $MEM/memory$b/state; done
+	# shellcheck disable=SC2086 # one block a word
+	online_blocks $offlined
 
 	r=$(last_round)
 	t=$(now_ms)

@@ -43,21 +43,8 @@ offline_moves() {
 	qemu_start numactl --membind=1 -- $MOVABLE || return 1
 	ino=$(ram ino)
 	trace_start
-	offlined= held=0 ok=0
-	for b in $(ram_blocks); do
-		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
-		n=$(ram_in_block "$b")
-		if echo offline 2>/dev/null > $MEM/memory$b/state; then
-			offlined="$offlined $b"
-			held=$((held + n))
-			echo "# memory$b: held $n pages of the RAM, offlined"
-		elif [ "$b" = "$refuses" ]; then
-			echo "# memory$b: held $n pages of the RAM, refused, as it did before QEMU started"
-		else
-			echo "# memory$b: held $n pages of the RAM, refused to offline"
-			ok=1
-		fi
-	done
+	offline_ram_blocks "$refuses"
+	ok=$busy
 	left=0
 	for b in $offlined; do
 		n=$(ram_in_block "$b")
@@ -65,7 +52,8 @@ offline_moves() {
 	done
 	moved=$(traced "$ino" moved)
 	trace_stop
-	for b in $offlined; do echo online_movable > $MEM/memory$b/state || ok=1; done
+	# shellcheck disable=SC2086 # one block a word
+	online_blocks $offlined || ok=1
 	echo "# $held pages in the blocks offlined, $left still there; traced: $moved moved"
 	[ -n "$offlined" ] && [ $left = 0 ] && [ "$moved" -ge $held ] && [ $ok = 0 ] &&
 		guest_fine
@@ -80,7 +68,7 @@ offline_moves() {
 # so that the RAM lands in it, then the DIMM ejected through ACPI: the
 # kernel offlines and removes its blocks, so all of the RAM they held moved.
 DIMM_MIB=512
-memory_blocks() { ls -d $MEM/memory[0-9]* | sed 's/.*memory//'; }
+blocks_at_least() { [ "$(memory_blocks | wc -l)" -ge "$1" ]; }
 dimm_gone() { ! host qom-get dimm0 size > /dev/null 2>&1; }
 blocks_gone() { for b in $dimm; do [ ! -e $MEM/memory$b ] || return 1; done; }
 hot_unplug_moves() {
@@ -89,7 +77,7 @@ hot_unplug_moves() {
 	host dimm-add dimm0 $((DIMM_MIB << 20)) 1 || return 1
 	dimm=
 	want=$((DIMM_MIB * 1048576 / $(block_bytes)))
-	wait_for 30 sh -c "[ \$(ls -d $MEM/memory[0-9]* | wc -l) -ge $(($(echo "$before" | wc -l) + want)) ]"
+	wait_for 30 blocks_at_least $(($(echo "$before" | wc -l) + want))
 	for b in $(memory_blocks); do
 		echo "$before" | grep -qx "$b" || dimm="$dimm $b"
 	done
@@ -175,8 +163,9 @@ zone_free() {
 # node until what is left is the RAM and the CMA area's free memory
 # (guest_memfd_migrate_test's cma case does the same for a smaller file):
 # as the guest fills its RAM, the zone's free memory falls below twice the
-# CMA area's, and the RAM takes CMA pages half the time from then on. Free the filler, then an allocation of the whole
-# area migrates the RAM out of it.
+# CMA area's, and the RAM takes CMA pages half the time from then on. Free
+# the filler, then an allocation of the whole area migrates the RAM out of
+# it.
 cma_moves() {
 	base=$(cat $CMA/base_pfn) count=$(cat $CMA/count)
 	blk=$((base * 4096 / $(block_bytes)))
