@@ -24,10 +24,13 @@ TESTS   ?=
 DEMO    ?= qemu
 # make mutants: only the planted bugs whose names match this regex.
 MUTANTS ?=
+# The unpatched base in a worktree, built like $(BUILD): the suite's boots
+# with gmem.kernel=base run it.
+BASE_TREE   ?= $(WORK)/base-tree
+BASE_BUILD  ?= $(WORK)/build-base-$(VARIANT)
 # make bench: the patched kernel's plain build, the base's, and the output.
 BENCH_BUILD ?= $(WORK)/build-plain
-BASE_TREE   ?= $(WORK)/base-tree
-BASE_BUILD  ?= $(WORK)/build-base-plain
+BENCH_BASE  ?= $(WORK)/build-base-plain
 RESULTS     ?= $(CURDIR)/results
 
 # Our QEMU (qemu/patches on Debian's 10.2.2) and the nested guest it runs.
@@ -51,7 +54,7 @@ export CCACHE_NOHASHDIR := 1
 H := harness
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
-	initramfs check run bench mutants deb clean distclean
+	base initramfs check run bench mutants deb clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
@@ -66,6 +69,7 @@ help:
 	@echo '  make lint       checkpatch.pl each kernel patch (--strict) and QEMU patch; test the harness'
 	@echo '  make buildeach  build the kernel at every commit of the series (each patch builds)'
 	@echo '  make kernel     configure and build bzImage and uapi headers in $(BUILD)'
+	@echo '  make base       the same for the unpatched base, in $(BASE_BUILD)'
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
 	@echo '  make demo       build demo/gmem-demo (a small VMM) against the selftest library'
 	@echo '  make qemu       build our QEMU: Debian'"'"'s 10.2.2 with qemu/patches, KVM only'
@@ -103,6 +107,11 @@ config: tree
 kernel: tree
 	@$(H)/build-kernel.sh kernel
 
+base: tree
+	@$(H)/tree.sh worktree $(BASE_TREE)
+	@git -C $(BASE_TREE) checkout -q --detach base
+	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) $(H)/build-kernel.sh kernel
+
 selftests: kernel
 	@$(H)/build-selftests.sh
 
@@ -119,8 +128,9 @@ nested: tree
 initramfs: demo qemu nested
 	@$(H)/initramfs.sh
 
-check: lint initramfs
-	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(BOOT_ARGS)'
+check: lint initramfs base
+	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(BOOT_ARGS)' \
+		--base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'
@@ -133,11 +143,9 @@ mutants: initramfs
 # from the same sources and config with no patch applied, in a worktree.
 bench:
 	@$(MAKE) -s VARIANT=plain BUILD=$(BENCH_BUILD) initramfs
-	@$(H)/tree.sh worktree $(BASE_TREE)
-	@git -C $(BASE_TREE) checkout -q --detach base
-	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) VARIANT=plain $(H)/build-kernel.sh kernel
+	@$(MAKE) -s VARIANT=plain BASE_BUILD=$(BENCH_BASE) base
 	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) --tests '$(TESTS)' \
-		--base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
+		--base-kernel $(BENCH_BASE)/arch/x86/boot/bzImage
 
 # A kernel for a VM host (config/host.config on x86_64_defconfig), packaged
 # by the kernel's bindeb-pkg; the suite never boots it.

@@ -3,6 +3,7 @@
 """Unit tests of vm.py (what fails a run must fail it; the suite's boots)
 and of bench.py's statistics."""
 
+import argparse
 import os
 import socket
 import sys
@@ -173,6 +174,22 @@ class Cases(unittest.TestCase):
             self.assertEqual(vm.boots(path, ''),
                              [(0, '', ['kvm/a']), (1, 'x=1', ['kvm/b']), (3, 'y', ['kvm/c'])])
             self.assertEqual(vm.boots(path, 'c'), [(3, 'y', ['kvm/c'])])
+        finally:
+            os.unlink(path)
+
+    def test_a_base_boot_runs_the_base_kernel_or_nothing(self):
+        args = argparse.Namespace(build='/b', kernel=None, base_kernel='/base/bzImage')
+        self.assertEqual(vm.boot_kernel(args, 'x=1 gmem.kernel=base'), '/base/bzImage')
+        self.assertEqual(vm.boot_kernel(args, 'x=1'), '/b/arch/x86/boot/bzImage')
+        args.base_kernel = None
+        self.assertIsNone(vm.boot_kernel(args, 'gmem.kernel=base'))
+        path = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'gmem-suite-test')
+        with open(path, 'w') as f:
+            f.write('boot: x=1\nkvm/a\nboot: gmem.kernel=base\nguest/b\n')
+        try:
+            args = argparse.Namespace(build='/nonexistent', kernel=None, base_kernel=None,
+                                      suite=path, tests='')
+            self.assertEqual(vm.check(args), 2)
         finally:
             os.unlink(path)
 

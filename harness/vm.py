@@ -6,7 +6,9 @@
   vm.py shell --build DIR   a shell on the console (Ctrl-A X quits QEMU)
 
 --suite runs another list of guest/ (make bench runs guest/bench), --kernel
-boots another kernel with the same initramfs (make bench: the base).
+boots another kernel with the same initramfs (make bench: the base), and
+--base-kernel is the kernel of the suite's boots that ask for the
+unpatched base (gmem.kernel=base among their kernel arguments).
 
 The machine: two NUMA nodes with a CPU and 2 GiB each, a Movable zone
 (movablecore=), a CMA area, and a virtio-mem device on node 1 whose memory
@@ -185,6 +187,13 @@ def kvm_works(build):
     return 'VFS: Unable to mount root' in out.stdout
 
 
+def boot_kernel(args, extra):
+    """The bzImage a boot with kernel arguments @extra runs."""
+    if 'gmem.kernel=base' in extra.split():
+        return getattr(args, 'base_kernel', None)
+    return args.kernel or f'{args.build}/arch/x86/boot/bzImage'
+
+
 def start(args, mode, name=None, extra=''):
     rundir = os.path.join(args.build, name or mode)
     os.makedirs(rundir, exist_ok=True)
@@ -197,7 +206,7 @@ def start(args, mode, name=None, extra=''):
         append += ' gmem.tests=' + args.tests
     if mode == 'check' and args.suite != SUITE:
         append += ' gmem.suite=' + os.path.basename(args.suite)
-    kernel = args.kernel or f'{args.build}/arch/x86/boot/bzImage'
+    kernel = boot_kernel(args, extra)
     argv = qemu_argv(args.build, kernel, rundir, mode, append.strip(), accel)
     with open(os.path.join(rundir, 'qemu.cmd'), 'w') as f:
         f.write(' '.join(argv) + '\n')
@@ -378,6 +387,12 @@ def check(args):
     """Each boot of the suite in its own QEMU; one summary for all: the
     cases inside the programs, and the skips with their reasons."""
     totals, skipped = [0, 0, 0], []
+    for n, extra, _ in boots(args.suite, args.tests):
+        kernel = boot_kernel(args, extra)
+        if not kernel or not os.path.exists(kernel):
+            print(f'vm: boot {n} ("{extra}") needs a kernel: {kernel or "give --base-kernel"}',
+                  flush=True)
+            return 2
     for n, extra, tests in boots(args.suite, args.tests):
         print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
         counts, suite = check_boot(args, n, extra, expected=len(tests))
@@ -498,6 +513,7 @@ def main():
     p.add_argument('--append', default='', help='extra kernel command line')
     p.add_argument('--suite', default=SUITE, help='the list of tests (guest/...)')
     p.add_argument('--kernel', help='bzImage to boot instead of the build\'s')
+    p.add_argument('--base-kernel', help='bzImage of the boots with gmem.kernel=base')
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
     args.suite = os.path.abspath(args.suite)

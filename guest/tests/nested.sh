@@ -2,8 +2,8 @@
 # Our QEMU (/opt/qemu) and its nested guest (/opt/nested): start, stop and
 # watch it, see where its RAM is, trace its migrations, and the machine's
 # memory beneath it. Sourced after ktap.sh (wait_for) by guest/tests/qemu.sh,
-# guest/tests/qemu-bench.sh and guest/bin/gmem-qemu-demo, the story 'make
-# run' tells.
+# guest/tests/qemu-base.sh, guest/tests/qemu-bench.sh and
+# guest/bin/gmem-qemu-demo, the story 'make run' tells.
 QEMU=/opt/qemu/bin/qemu-system-x86_64
 LOG=/tmp/nested.log
 RAM=256M
@@ -195,4 +195,43 @@ refusing_block() {
 		echo online_movable > $MEM/memory$b/state
 		return
 	done
+}
+
+# Cases that qemu.sh and qemu-base.sh share.
+
+# qemu_refuses PROPS WORDS: QEMU exits at once, saying WORDS; the guest
+# never ran.
+qemu_refuses() {
+	: > $LOG
+	qemu_run "$1" > /tmp/qemu.out 2>&1 &
+	qpid=$!
+	wait_for 60 sh -c "! kill -0 $qpid 2>/dev/null" || { qemu_stop; return 1; }
+	wait "$qpid"
+	rc=$?
+	qpid=
+	sed 's/^/# /' /tmp/qemu.out
+	[ $rc != 0 ] && grep -q "$2" /tmp/qemu.out && [ ! -s $LOG ]
+}
+
+# QEMU under numactl --membind=1; migratepages moves its RAM to node 0. With
+# @1 = unmovable, the RAM stays on node 1 and QEMU keeps running.
+migratepages_moves() {
+	props=$MOVABLE
+	[ "$1" = unmovable ] && props=$GMEM
+	qemu_start numactl --membind=1 -- $props || return 1
+	mapped=$(ram mapped)
+	n1=$(ram node1)
+	migratepages "$qpid" 1 0
+	rc=$?
+	echo "# migratepages $qpid 1 0: exit $rc; node 1 held $n1 of $mapped mapped pages," \
+	     "now node 0 $(ram node0), node 1 $(ram node1)"
+	if [ "$1" = unmovable ]; then
+		[ "$(ram node1)" = "$n1" ] && [ "$(ram node0)" = 0 ] && guest_fine
+	else
+		[ $rc = 0 ] && [ "$n1" -gt $((mapped * 9 / 10)) ] && [ "$(ram node1)" = 0 ] &&
+			[ "$(ram node0)" -ge "$n1" ] && guest_fine
+	fi
+	r=$?
+	qemu_stop
+	return $r
 }

@@ -101,28 +101,6 @@ hot_unplug_moves() {
 	return $r
 }
 
-# QEMU under numactl --membind=1; migratepages moves its RAM to node 0. With
-# @1 = unmovable, the RAM stays on node 1 and QEMU keeps running.
-migratepages_moves() {
-	props=$MOVABLE
-	[ "$1" = unmovable ] && props=$GMEM
-	qemu_start numactl --membind=1 -- $props || return 1
-	mapped=$(ram mapped)
-	n1=$(ram node1)
-	migratepages "$qpid" 1 0
-	rc=$?
-	echo "# migratepages $qpid 1 0: exit $rc; node 1 held $n1 of $mapped mapped pages," \
-	     "now node 0 $(ram node0), node 1 $(ram node1)"
-	if [ "$1" = unmovable ]; then
-		[ "$(ram node1)" = "$n1" ] && [ "$(ram node0)" = 0 ] && guest_fine
-	else
-		[ $rc = 0 ] && [ "$n1" -gt $((mapped * 9 / 10)) ] && [ "$(ram node1)" = 0 ] &&
-			[ "$(ram node0)" -ge "$n1" ] && guest_fine
-	fi
-	r=$?
-	qemu_stop
-	return $r
-}
 
 # Compaction of node 1 moves the RAM: it sits at the bottom of node 1's
 # free memory, as it was when QEMU started, and compaction carries pages
@@ -272,18 +250,6 @@ nested_virtio_mem() {
 	return $r
 }
 
-# qemu_refuses PROPS WORDS: QEMU exits at once, saying WORDS.
-qemu_refuses() {
-	: > $LOG
-	qemu_run "$1" > /tmp/qemu.out 2>&1 &
-	qpid=$!
-	wait_for 60 sh -c "! kill -0 $qpid 2>/dev/null" || { qemu_stop; return 1; }
-	wait "$qpid"
-	rc=$?
-	qpid=
-	sed 's/^/# /' /tmp/qemu.out
-	[ $rc != 0 ] && grep -q "$2" /tmp/qemu.out
-}
 
 no_guest_memfd() { qemu_refuses ,share=on,guest-memfd-movable=on "guest-memfd-movable.*guest-memfd=on"; }
 private_mapping() { qemu_refuses ,share=off,guest-memfd=on "share=on"; }
