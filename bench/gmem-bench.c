@@ -15,6 +15,7 @@
  * {"skip": ...} for it.  Runs as root in the test machine (make bench).
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -109,6 +110,15 @@ static long long now_ns(void)
 	return t.tv_sec * 1000000000ll + t.tv_nsec;
 }
 
+/* CPU time of the calling thread: the cost of a move, whoever else runs. */
+static long long thread_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
 static bool gmem_flag_supported(u64 flag)
 {
 	return kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) & flag;
@@ -123,11 +133,21 @@ static bool kind_supported(enum kind kind)
 	return true;
 }
 
+/* Measurements recorded so far (for the watchdog), and what is measured now. */
+static u64 beats;
+static const char *volatile phase = "";
+
+static void record_out(void)
+{
+	fflush(stdout);
+	__atomic_add_fetch(&beats, 1, __ATOMIC_RELAXED);
+}
+
 static void skip(const char *fig, enum kind kind, const char *why)
 {
 	printf("{\"skip\": \"%s\", \"kind\": \"%s\", \"why\": \"%s\"}\n",
 	       fig, kind_name[kind], why);
-	fflush(stdout);
+	record_out();
 }
 
 /* Does this kernel offer @kind? If not, say so for @fig, once (round 0). */
@@ -209,8 +229,8 @@ static void run_pass(struct kvm_vcpu *vcpu)
 	vcpu_run(vcpu);
 	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
 		REPORT_GUEST_ASSERT(uc);
-	TEST_ASSERT(uc.cmd == UCALL_SYNC, "vCPU exit %s",
-		    exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT(uc.cmd == UCALL_SYNC, "vCPU exit %s (%s)",
+		    exit_reason_str(vcpu->run->exit_reason), phase);
 }
 
 static void vcpu_pass(struct vmem *v)
@@ -378,7 +398,7 @@ static void fig_move(void)
 				       "\"round\": %d, \"pages\": %zu, \"moved\": %zu, "
 				       "\"ns\": %lld}\n", kind_name[m->kind], mib, r,
 				       m->npages, moved, ns);
-				fflush(stdout);
+				record_out();
 			}
 		}
 		for (i = 0; i < 3; i++) {
@@ -418,7 +438,7 @@ static void offline_blocks(struct vmem *v, const char *fig, int round)
 	printf("{\"fig\": \"%s\", \"kind\": \"%s\", \"round\": %d, \"pages\": %zu, "
 	       "\"blocks\": %d, \"busy\": %d, \"ns\": %lld}\n", fig, kind_name[v->kind],
 	       round, pages, offlined, busy, ns);
-	fflush(stdout);
+	record_out();
 	free(pfn);
 	free(blocks);
 }
@@ -498,7 +518,7 @@ static void fig_offline_compact(void)
 			printf("{\"fig\": \"compact\", \"kind\": \"%s\", \"round\": %d, "
 			       "\"pages\": %zu, \"moved\": %zu, \"ns\": %lld}\n",
 			       kind_name[v.kind], r, v.npages, moved, ns);
-			fflush(stdout);
+			record_out();
 			vcpu_pass(&v);
 			vmem_check(&v);
 			free(before);
@@ -509,11 +529,15 @@ static void fig_offline_compact(void)
 }
 
 /* vCPUs of one VM, each a thread running passes over the memory. */
+struct runners;
+static struct runners *volatile running;
+
 struct runners {
 	struct runner {
 		struct runners *all;
 		struct kvm_vcpu *vcpu;
 		pthread_t thread;
+		u64 passes;
 	} one[MAX_VCPUS];
 	int n;
 	bool stop;
@@ -527,6 +551,7 @@ static void *runner(void *arg)
 	while (!READ_ONCE(one->all->stop)) {
 		run_pass(one->vcpu);
 		__atomic_add_fetch(&one->all->passes, 1, __ATOMIC_RELAXED);
+		WRITE_ONCE(one->passes, one->passes + 1);
 	}
 	return NULL;
 }
@@ -548,8 +573,10 @@ static void runners_start(struct runners *r, struct vmem *v, int n)
 	r->n = n;
 	r->stop = false;
 	r->passes = 0;
+	running = r;
 	for (i = 0; i < n; i++) {
 		r->one[i].all = r;
+		r->one[i].passes = 0;
 		pthread_create(&r->one[i].thread, NULL, runner, &r->one[i]);
 		pthread_setaffinity_np(r->one[i].thread, sizeof(cpus), &cpus);
 	}
@@ -562,23 +589,92 @@ static u64 runners_stop(struct runners *r)
 	WRITE_ONCE(r->stop, true);
 	for (i = 0; i < r->n; i++)
 		pthread_join(r->one[i].thread, NULL);
+	running = NULL;
 	return r->passes;
 }
 
+static void dump(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		printf("watchdog: %s: %s%s", path, buf, buf[n - 1] == '\n' ? "" : "\n");
+	}
+}
+
+static void dump_dir(const char *dir, const char *const *files)
+{
+	char path[512];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int i;
+
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		for (i = 0; files[i]; i++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, d->d_name, files[i]);
+			dump(path);
+		}
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/*
+ * A figure that stops making progress: every WATCHDOG_S seconds without a
+ * new measurement, say what is measured, how far each running vCPU got,
+ * where each thread is and what KVM counted, until the suite's timeout
+ * kills the program.
+ */
+#define WATCHDOG_S	120
+static void *watchdog(void *arg)
+{
+	static const char *const task[] = { "stat", "wchan", "syscall", "stack", NULL };
+	static const char *const kvm[] = { "exits", "pf_taken", "pf_fixed", "pf_spurious",
+					   "pf_guest", "pf_emulate", "signal_exits", NULL };
+	u64 last = -1ull;
+	int i;
+
+	for (;;) {
+		sleep(WATCHDOG_S);
+		if (READ_ONCE(beats) != last) {
+			last = READ_ONCE(beats);
+			continue;
+		}
+		printf("watchdog: no measurement in %d s: %s\n", WATCHDOG_S, phase);
+		for (i = 0; running && i < running->n; i++)
+			printf("watchdog: vCPU %d: %lu passes\n", i, READ_ONCE(running->one[i].passes));
+		dump_dir("/proc/self/task", task);
+		dump_dir("/sys/kernel/debug/kvm", kvm);
+		fflush(stdout);
+	}
+	return NULL;
+}
+
 static void vcpus_record(const char *how, struct vmem *v, int nvcpus, int round,
-			 size_t moved, long long ns, u64 passes, int calls)
+			 size_t moved, long long ns, long long cpu_ns, u64 passes, int calls)
 {
 	printf("{\"fig\": \"vcpus\", \"how\": \"%s\", \"kind\": \"%s\", "
 	       "\"vcpus\": %d, \"round\": %d, \"pages\": %zu, \"moved\": %zu, "
-	       "\"ns\": %lld, \"passes\": %lu, \"calls\": %d}\n", how, kind_name[v->kind],
-	       nvcpus, round, v->npages, moved, ns, passes, calls);
-	fflush(stdout);
+	       "\"ns\": %lld, \"cpu_ns\": %lld, \"passes\": %lu, \"calls\": %d}\n",
+	       how, kind_name[v->kind], nvcpus, round, v->npages, moved, ns, cpu_ns, passes,
+	       calls);
+	record_out();
 }
 
 /*
  * Figure 7: figures 1 and 2 (move_pages, compaction) with 1, 2 and 4 vCPUs
  * running over the memory while it moves, so that every KVM invalidation
- * has to flush TLBs of vCPUs in the guest: gmem against shmem.
+ * has to flush TLBs of vCPUs in the guest: gmem against shmem, and shmem
+ * alone on a kernel without the flag.
  */
 static void fig_vcpus(void)
 {
@@ -588,14 +684,16 @@ static void fig_vcpus(void)
 	struct vmem v[2], c;
 	size_t i, moved;
 	u64 *before, *after;
-	long long ns;
+	long long ns, cpu;
 	int n, r, k, calls;
 
-	if (!kind_supported(GMEM))
-		return skip("vcpus", GMEM, "no GUEST_MEMFD_FLAG_MIGRATABLE");
+	/* The kinds this kernel offers, first those it lacks, once. */
+	for (k = 0; k < 2; k++)
+		offered("vcpus", kinds[k], 0);
 	for (n = 0; n < (int)ARRAY_SIZE(counts); n++) {
 		for (k = 0; k < 2; k++) {
-			vmem_init(&v[k], kinds[k], VM_TYPE_DEFAULT, 4096, 0);
+			if (kind_supported(kinds[k]))
+				vmem_init(&v[k], kinds[k], VM_TYPE_DEFAULT, 4096, 0);
 			run[k] = (struct runners){};
 		}
 		for (r = 0; r < rounds; r++) {
@@ -603,22 +701,33 @@ static void fig_vcpus(void)
 				struct vmem *m = &v[(r + k) % 2];
 				struct runners *mr = &run[(r + k) % 2];
 
+				if (!kind_supported(kinds[(r + k) % 2]))
+					continue;
+				phase = m->kind == GMEM ? "vcpus move gmem" : "vcpus move shmem";
 				runners_start(mr, m, counts[n]);
+				cpu = thread_ns();
 				moved = move_all(m, (r + 1) % 2, &ns, &calls);
-				vcpus_record("move", m, counts[n], r, moved, ns,
+				cpu = thread_ns() - cpu;
+				vcpus_record("move", m, counts[n], r, moved, ns, cpu,
 					     runners_stop(mr), calls);
 			}
 			for (k = 0; k < 2; k++) {
 				struct runners cr = {};
 
+				if (!kind_supported(nth_kind(kinds, 2, r, k)))
+					continue;
+				phase = "vcpus scatter";
 				scatter(&c, nth_kind(kinds, 2, r, k), 16);
+				phase = c.kind == GMEM ? "vcpus compact gmem" : "vcpus compact shmem";
 				runners_start(&cr, &c, counts[n]);
 				before = pfns(&c);
+				cpu = thread_ns();
 				ns = compact_node1();
+				cpu = thread_ns() - cpu;
 				after = pfns(&c);
 				for (i = 0, moved = 0; i < c.npages; i++)
 					moved += before[i] != after[i];
-				vcpus_record("compact", &c, counts[n], r, moved, ns,
+				vcpus_record("compact", &c, counts[n], r, moved, ns, cpu,
 					     runners_stop(&cr), 0);
 				vmem_check(&c);
 				free(before);
@@ -627,6 +736,8 @@ static void fig_vcpus(void)
 			}
 		}
 		for (k = 0; k < 2; k++) {
+			if (!kind_supported(kinds[k]))
+				continue;
 			vmem_check(&v[k]);
 			vmem_fini(&v[k]);
 		}
@@ -697,7 +808,7 @@ static void fig_offline_share(void)
 				       "\"round\": %d, \"block\": %lu, \"movable\": %d, "
 				       "\"ret\": %d, \"ns\": %lld}\n", kind_name[kind], r,
 				       blocks[i], block_is_movable(blocks[i]), ret, ns);
-				fflush(stdout);
+				record_out();
 			}
 			vcpu_pass(&v);
 			vmem_check(&v);
@@ -749,7 +860,7 @@ static void fig_hugepages(void)
 			       "\"pages\": %zu, \"ranges\": %zu, \"ranges_after\": %zu, "
 			       "\"hugepages\": %ld, \"before\": %ld}\n", kind_name[kind], r,
 			       v.npages, held, ranges_held(&v), got, base);
-			fflush(stdout);
+			record_out();
 			vcpu_pass(&v);
 			vmem_check(&v);
 			vmem_fini(&v);
@@ -816,7 +927,7 @@ static void stall_phase(struct vmem *v, int round, bool migrate)
 		first = 0;
 	}
 	printf("}}\n");
-	fflush(stdout);
+	record_out();
 }
 
 /*
@@ -895,7 +1006,7 @@ static void fig_convert(void)
 			       "\"to_private_ns\": %lld, \"to_shared_ns\": %lld, "
 			       "\"eagain_private\": %lu, \"eagain_shared\": %lu}\n", r, beside,
 			       npages, npages / chunk, ns[0], ns[1], eagain[0], eagain[1]);
-			fflush(stdout);
+			record_out();
 		}
 	}
 	vcpu_pass(&v);
@@ -987,6 +1098,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	pthread_t dog;
 	cpu_set_t cpus;
 	int opt, i, j;
 	long long t0;
@@ -1008,6 +1120,7 @@ int main(int argc, char **argv)
 	CPU_ZERO(&cpus);
 	CPU_SET(0, &cpus);
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(cpus), &cpus), "sched_setaffinity");
+	TEST_ASSERT(!pthread_create(&dog, NULL, watchdog, NULL), "pthread_create");
 	unplug_virtio_mem();
 	hog_refusing_blocks();
 	for (i = optind; i < argc; i++) {
@@ -1016,9 +1129,10 @@ int main(int argc, char **argv)
 				break;
 		TEST_ASSERT(j < (int)ARRAY_SIZE(figures), "no figure %s", argv[i]);
 		t0 = now_ns();
+		phase = figures[j].name;
 		figures[j].run();
 		printf("{\"done\": \"%s\", \"s\": %.1f}\n", argv[i], (now_ns() - t0) / 1e9);
-		fflush(stdout);
+		record_out();
 	}
 	return 0;
 }

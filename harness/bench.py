@@ -215,11 +215,13 @@ def fig_convert(records):
 
 
 def fig_vcpus(records):
-    rows = [f'  {"how":<11} {"vCPUs":>5}  {"gmem us/page":>20}  {"shmem us/page":>20}'
-            f'  {"gmem/shmem":>18}  {"vCPU passes g/s":>15}  {"calls > 1 g/s":>13}']
-    for how, key in (('move', 'moved'), ('compact', 'moved')):
-        for n in sorted({r['vcpus'] for r in select(records, fig='vcpus', how=how)}):
-            where = {'how': how, 'vcpus': n}
+    rows = [f'  {"kernel":<8} {"how":<8} {"vCPUs":>5}  {"gmem us/page":>20}'
+            f'  {"shmem us/page":>20}  {"gmem/shmem":>18}  {"CPU gmem/shmem":>18}'
+            f'  {"vCPU passes g/s":>15}  {"calls > 1 g/s":>13}']
+    for kernel, how, key in ((k, h, 'moved') for k in KERNELS for h in ('move', 'compact')):
+        for n in sorted({r['vcpus'] for r in select(records, fig='vcpus', how=how,
+                                                     kernel=kernel)}):
+            where = {'how': how, 'vcpus': n, 'kernel': kernel}
             cost = {k: med([per_page(r, key) for r in
                             select(records, fig='vcpus', kind=k, **where)])
                     for k in ('gmem', 'shmem')}
@@ -228,13 +230,18 @@ def fig_vcpus(records):
                       for k in ('gmem', 'shmem')}
             ratio = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
                                  lambda r: per_page(r, key), **where)
+            # The moving thread's own CPU time (records older than it have none).
+            cpu = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
+                               lambda r: r.get('cpu_ns', 0) / r[key] if r[key] else None,
+                               **where)
             # move_pages() calls that left pages behind (records without
             # "calls" are older than the count, and compaction has none).
             again = {k: sum(r.get('calls', 1) > 1 for r in
                             select(records, fig='vcpus', kind=k, **where))
                      for k in ('gmem', 'shmem')}
-            rows.append(f'  {how:<11} {n:>5}  {fmt(cost["gmem"], 1e-3, 2):>20}  '
+            rows.append(f'  {kernel:<8} {how:<8} {n:>5}  {fmt(cost["gmem"], 1e-3, 2):>20}  '
                         f'{fmt(cost["shmem"], 1e-3, 2):>20}  {fmt(ratio, 1, 2):>18}  '
+                        f'{fmt(cpu, 1, 2):>18}  '
                         f'{" / ".join(f"{p[0]:.0f}" if p else "n/a" for p in passes.values()):>15}'
                         f'  {again["gmem"]:>6} / {again["shmem"]:<4}')
     return rows
@@ -336,6 +343,8 @@ def main():
     else:
         if not args.build or not args.base_kernel:
             p.error('--build and --base-kernel, or --records')
+        if not vm.boots(BENCH, args.tests):
+            p.error(f'no entry of {BENCH} matches --tests {args.tests!r}')
         args.build = os.path.abspath(args.build)
         records, failures = [], []
         for label, kernel in (('patched', None),
@@ -388,7 +397,8 @@ def main():
         'Figure 7. Figures 1 and 2 again (move_pages() of 16 MiB, compaction of',
         'scattered memory) with 1, 2 and 4 vCPUs running passes over the memory',
         'while it moves, so that each KVM invalidation flushes running vCPUs;',
-        'vCPU passes completed during the move, medians.',
+        'CPU: the moving thread\'s own CPU time per page, which the vCPUs\' share',
+        'of the CPUs leaves out; vCPU passes completed during the move, medians.',
     ] + fig_vcpus(records) + [
         '',
         'Figure 8. Our QEMU (qemu/patches) running a 256 MiB VM whose guest checks',

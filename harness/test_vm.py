@@ -169,11 +169,13 @@ class Cases(unittest.TestCase):
     def test_boots_number_as_guest_init(self):
         path = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'gmem-suite-test')
         with open(path, 'w') as f:
-            f.write('# c\nkvm/a 60\nboot: x=1\n\nkvm/b\nboot: x=0\nboot: y\nkvm/c 9\n')
+            f.write('# c\nkvm/a 60 -t move\nboot: x=1\n\nkvm/b\nboot: x=0\nboot: y\nkvm/c 9\n')
         try:
             self.assertEqual(vm.boots(path, ''),
                              [(0, '', ['kvm/a']), (1, 'x=1', ['kvm/b']), (3, 'y', ['kvm/c'])])
             self.assertEqual(vm.boots(path, 'c'), [(3, 'y', ['kvm/c'])])
+            self.assertEqual(vm.boots(path, 'move'), [(0, '', ['kvm/a'])])
+            self.assertEqual(vm.boots(path, 'nothing'), [])
         finally:
             os.unlink(path)
 

@@ -368,8 +368,8 @@ def cases(test, status, output, skips):
 
 
 def boots(path, only):
-    """guest/suite's boots that run a test matching @only, as guest/init
-    numbers them: (number, extra kernel args, tests)."""
+    """guest/suite's boots that run an entry matching @only anywhere in its
+    line, as guest/init numbers them: (number, extra kernel args, tests)."""
     result = [(0, '', [])]
     with open(path) as f:
         for line in f:
@@ -378,7 +378,7 @@ def boots(path, only):
                 continue
             if line.startswith('boot:'):
                 result.append((len(result), line[len('boot:'):].strip(), []))
-            elif not only or re.match(f'^[^ ]*({only})', line):
+            elif not only or re.search(only, line):
                 result[-1][2].append(line.split()[0])
     return [boot for boot in result if boot[2]]
 
@@ -387,6 +387,9 @@ def check(args):
     """Each boot of the suite in its own QEMU; one summary for all: the
     cases inside the programs, and the skips with their reasons."""
     totals, skipped = [0, 0, 0], []
+    if not boots(args.suite, args.tests):
+        print(f'vm: no entry of {args.suite} matches TESTS {args.tests!r}', flush=True)
+        return 2
     for n, extra, _ in boots(args.suite, args.tests):
         kernel = boot_kernel(args, extra)
         if not kernel or not os.path.exists(kernel):
