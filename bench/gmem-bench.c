@@ -628,13 +628,36 @@ static void dump_dir(const char *dir, const char *const *files)
 		closedir(dp);
 }
 
+#define WATCHDOG_S	120
+#define EXIT_EVENT	"/sys/kernel/tracing/events/kvm/kvm_exit/enable"
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	if (fd >= 0) {
+		if (write(fd, s, strlen(s)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+/* A second of kvm:kvm_exit, the first lines: why the vCPUs exit. */
+static void trace_exits(void)
+{
+	write_file("/sys/kernel/tracing/trace", "");
+	write_file(EXIT_EVENT, "1");
+	sleep(1);
+	write_file(EXIT_EVENT, "0");
+	dump("/sys/kernel/tracing/trace");
+}
+
 /*
  * A figure that stops making progress: every WATCHDOG_S seconds without a
  * new measurement, say what is measured, how far each running vCPU got,
  * where each thread is and what KVM counted, until the suite's timeout
  * kills the program.
  */
-#define WATCHDOG_S	120
 static void *watchdog(void *arg)
 {
 	static const char *const task[] = { "stat", "wchan", "syscall", "stack", NULL };
@@ -654,6 +677,7 @@ static void *watchdog(void *arg)
 			printf("watchdog: vCPU %d: %lu passes\n", i, READ_ONCE(running->one[i].passes));
 		dump_dir("/proc/self/task", task);
 		dump_dir("/sys/kernel/debug/kvm", kvm);
+		trace_exits();
 		fflush(stdout);
 	}
 	return NULL;
