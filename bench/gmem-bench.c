@@ -102,21 +102,23 @@ struct vmem {
 	void **addrs;
 };
 
-static long long now_ns(void)
+static long long clock_ns(clockid_t clock)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(clock, &t);
 	return t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+static long long now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* CPU time of the calling thread: the cost of a move, whoever else runs. */
 static long long thread_ns(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return t.tv_sec * 1000000000ll + t.tv_nsec;
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static bool gmem_flag_supported(u64 flag)
@@ -631,24 +633,16 @@ static void dump_dir(const char *dir, const char *const *files)
 #define WATCHDOG_S	120
 #define EXIT_EVENT	"/sys/kernel/tracing/events/kvm/kvm_exit/enable"
 
-static void write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-
-	if (fd >= 0) {
-		if (write(fd, s, strlen(s)) < 0)
-			perror(path);
-		close(fd);
-	}
-}
-
 /* A second of kvm:kvm_exit, the first lines: why the vCPUs exit. */
 static void trace_exits(void)
 {
-	write_file("/sys/kernel/tracing/trace", "");
-	write_file(EXIT_EVENT, "1");
+	int fd = open("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC);
+
+	if (fd >= 0)
+		close(fd);
+	write_sysfs(EXIT_EVENT, "1");
 	sleep(1);
-	write_file(EXIT_EVENT, "0");
+	write_sysfs(EXIT_EVENT, "0");
 	dump("/sys/kernel/tracing/trace");
 }
 
