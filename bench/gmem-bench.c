@@ -531,9 +531,6 @@ static void fig_offline_compact(void)
 }
 
 /* vCPUs of one VM, each a thread running passes over the memory. */
-struct runners;
-static struct runners *volatile running;
-
 struct runners {
 	struct runner {
 		struct runners *all;
@@ -543,8 +540,10 @@ struct runners {
 	} one[MAX_VCPUS];
 	int n;
 	bool stop;
-	u64 passes;
 };
+
+/* The vCPUs running now, for the watchdog. */
+static struct runners *volatile running;
 
 static void *runner(void *arg)
 {
@@ -552,7 +551,6 @@ static void *runner(void *arg)
 
 	while (!READ_ONCE(one->all->stop)) {
 		run_pass(one->vcpu);
-		__atomic_add_fetch(&one->all->passes, 1, __ATOMIC_RELAXED);
 		WRITE_ONCE(one->passes, one->passes + 1);
 	}
 	return NULL;
@@ -574,7 +572,6 @@ static void runners_start(struct runners *r, struct vmem *v, int n)
 	}
 	r->n = n;
 	r->stop = false;
-	r->passes = 0;
 	running = r;
 	for (i = 0; i < n; i++) {
 		r->one[i].all = r;
@@ -586,13 +583,16 @@ static void runners_start(struct runners *r, struct vmem *v, int n)
 
 static u64 runners_stop(struct runners *r)
 {
+	u64 passes = 0;
 	int i;
 
 	WRITE_ONCE(r->stop, true);
-	for (i = 0; i < r->n; i++)
+	for (i = 0; i < r->n; i++) {
 		pthread_join(r->one[i].thread, NULL);
+		passes += r->one[i].passes;
+	}
 	running = NULL;
-	return r->passes;
+	return passes;
 }
 
 static void dump(const char *path)
@@ -657,6 +657,7 @@ static void *watchdog(void *arg)
 	static const char *const task[] = { "stat", "wchan", "syscall", "stack", NULL };
 	static const char *const kvm[] = { "exits", "pf_taken", "pf_fixed", "pf_spurious",
 					   "pf_guest", "pf_emulate", "signal_exits", NULL };
+	struct runners *r;
 	u64 last = -1ull;
 	int i;
 
@@ -667,8 +668,9 @@ static void *watchdog(void *arg)
 			continue;
 		}
 		printf("watchdog: no measurement in %d s: %s\n", WATCHDOG_S, phase);
-		for (i = 0; running && i < running->n; i++)
-			printf("watchdog: vCPU %d: %lu passes\n", i, READ_ONCE(running->one[i].passes));
+		r = running;
+		for (i = 0; r && i < r->n; i++)
+			printf("watchdog: vCPU %d: %lu passes\n", i, READ_ONCE(r->one[i].passes));
 		dump_dir("/proc/self/task", task);
 		dump_dir("/sys/kernel/debug/kvm", kvm);
 		trace_exits();
@@ -704,13 +706,14 @@ static void fig_vcpus(void)
 	u64 *before, *after;
 	long long ns, cpu;
 	int n, r, k, calls;
+	bool ok[2];
 
-	/* The kinds this kernel offers, first those it lacks, once. */
+	/* The kinds this kernel offers; a skip, once, for those it lacks. */
 	for (k = 0; k < 2; k++)
-		offered("vcpus", kinds[k], 0);
+		ok[k] = offered("vcpus", kinds[k], 0);
 	for (n = 0; n < (int)ARRAY_SIZE(counts); n++) {
 		for (k = 0; k < 2; k++) {
-			if (kind_supported(kinds[k]))
+			if (ok[k])
 				vmem_init(&v[k], kinds[k], VM_TYPE_DEFAULT, 4096, 0);
 			run[k] = (struct runners){};
 		}
@@ -719,7 +722,7 @@ static void fig_vcpus(void)
 				struct vmem *m = &v[(r + k) % 2];
 				struct runners *mr = &run[(r + k) % 2];
 
-				if (!kind_supported(kinds[(r + k) % 2]))
+				if (!ok[(r + k) % 2])
 					continue;
 				phase = m->kind == GMEM ? "vcpus move gmem" : "vcpus move shmem";
 				runners_start(mr, m, counts[n]);
@@ -732,7 +735,7 @@ static void fig_vcpus(void)
 			for (k = 0; k < 2; k++) {
 				struct runners cr = {};
 
-				if (!kind_supported(nth_kind(kinds, 2, r, k)))
+				if (!ok[(r + k) % 2])
 					continue;
 				phase = "vcpus scatter";
 				scatter(&c, nth_kind(kinds, 2, r, k), 16);
@@ -754,7 +757,7 @@ static void fig_vcpus(void)
 			}
 		}
 		for (k = 0; k < 2; k++) {
-			if (!kind_supported(kinds[k]))
+			if (!ok[k])
 				continue;
 			vmem_check(&v[k]);
 			vmem_fini(&v[k]);

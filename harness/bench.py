@@ -14,6 +14,7 @@ and ratios (OUT/table.txt) and draws figures 1, 4 and 5 with gnuplot
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import statistics
@@ -218,7 +219,8 @@ def fig_vcpus(records):
     rows = [f'  {"kernel":<8} {"how":<8} {"vCPUs":>5}  {"gmem us/page":>20}'
             f'  {"shmem us/page":>20}  {"gmem/shmem":>18}  {"CPU gmem/shmem":>18}'
             f'  {"vCPU passes g/s":>15}  {"calls > 1 g/s":>13}']
-    for kernel, how, key in ((k, h, 'moved') for k in KERNELS for h in ('move', 'compact')):
+    key = 'moved'
+    for kernel, how in itertools.product(KERNELS, ('move', 'compact')):
         for n in sorted({r['vcpus'] for r in select(records, fig='vcpus', how=how,
                                                      kernel=kernel)}):
             where = {'how': how, 'vcpus': n, 'kernel': kernel}

@@ -387,16 +387,17 @@ def check(args):
     """Each boot of the suite in its own QEMU; one summary for all: the
     cases inside the programs, and the skips with their reasons."""
     totals, skipped = [0, 0, 0], []
-    if not boots(args.suite, args.tests):
+    selected = boots(args.suite, args.tests)
+    if not selected:
         print(f'vm: no entry of {args.suite} matches TESTS {args.tests!r}', flush=True)
         return 2
-    for n, extra, _ in boots(args.suite, args.tests):
+    for n, extra, _ in selected:
         kernel = boot_kernel(args, extra)
         if not kernel or not os.path.exists(kernel):
             print(f'vm: boot {n} ("{extra}") needs a kernel: {kernel or "give --base-kernel"}',
                   flush=True)
             return 2
-    for n, extra, tests in boots(args.suite, args.tests):
+    for n, extra, tests in selected:
         print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
         counts, suite = check_boot(args, n, extra, expected=len(tests))
         for i, count in enumerate(counts):
