@@ -49,12 +49,14 @@ static const char * const kind_name[] = { "gmem", "gmem-noflag", "shmem", "anon"
 static int rounds = 5, max_mib = 256, stall_seconds = 5;
 
 /*
- * The guest: one pass over its memory per KVM_RUN, one word per page.
- * guest_timed makes it time each access with the TSC into hist[]: buckets
- * of 8 per power of two (values below 8 exactly).
+ * The guest: one pass over its memory per KVM_RUN, one word per page,
+ * counting the pages each vCPU wrote in written[].  guest_timed makes it
+ * time each access with the TSC into hist[]: buckets of 8 per power of two
+ * (values below 8 exactly).
  */
 static u64 guest_timed;
 static u64 hist[NBUCKETS];
+static u64 written[MAX_VCPUS];
 
 static u32 bucket(u64 v)
 {
@@ -71,7 +73,7 @@ static u64 bucket_floor(u32 b)
 	return b < 8 ? b : (8ull + (b & 7)) << ((b - 8) / 8);
 }
 
-static void guest_code(u64 npages)
+static void guest_code(u64 npages, u64 id)
 {
 	volatile u64 *p;
 	u64 i, t0;
@@ -81,6 +83,7 @@ static void guest_code(u64 npages)
 			p = (volatile u64 *)(GPA + i * PAGE_SIZE + 8);
 			if (!guest_timed) {
 				*p = i;
+				WRITE_ONCE(written[id], written[id] + 1);
 				continue;
 			}
 			t0 = rdtsc();
@@ -204,7 +207,7 @@ static void vmem_init(struct vmem *v, enum kind kind, unsigned long type,
 		kvm_mbind(v->mem, size, MPOL_BIND, &mask, 8, 0);
 	}
 	virt_map(v->vm, GPA, GPA, npages);
-	vcpu_args_set(v->vcpu, 1, npages);
+	vcpu_args_set(v->vcpu, 2, npages, 0);
 
 	v->addrs = calloc(npages, sizeof(*v->addrs));
 	TEST_ASSERT(v->addrs, "calloc");
@@ -568,7 +571,7 @@ static void runners_start(struct runners *r, struct vmem *v, int n)
 	r->one[0].vcpu = v->vcpu;
 	for (i = r->n ? r->n : 1; i < n; i++) {
 		r->one[i].vcpu = vm_vcpu_add(v->vm, i, guest_code);
-		vcpu_args_set(r->one[i].vcpu, 1, v->npages);
+		vcpu_args_set(r->one[i].vcpu, 2, v->npages, i);
 	}
 	r->n = n;
 	r->stop = false;
@@ -593,6 +596,18 @@ static u64 runners_stop(struct runners *r)
 	}
 	running = NULL;
 	return passes;
+}
+
+/* The pages @vm's vCPUs have written since they were created. */
+static u64 pages_written(struct kvm_vm *vm)
+{
+	u64 *w = addr_gva2hva(vm, (gva_t)written);
+	u64 sum = 0;
+	int i;
+
+	for (i = 0; i < MAX_VCPUS; i++)
+		sum += READ_ONCE(w[i]);
+	return sum;
 }
 
 static void dump(const char *path)
@@ -679,14 +694,20 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+/*
+ * @written: the pages the vCPUs wrote while the memory moved, which tells
+ * how far they got on while the moving thread worked.
+ */
 static void vcpus_record(const char *how, struct vmem *v, int nvcpus, int round,
-			 size_t moved, long long ns, long long cpu_ns, u64 passes, int calls)
+			 size_t moved, long long ns, long long cpu_ns, u64 written,
+			 u64 passes, int calls)
 {
 	printf("{\"fig\": \"vcpus\", \"how\": \"%s\", \"kind\": \"%s\", "
 	       "\"vcpus\": %d, \"round\": %d, \"pages\": %zu, \"moved\": %zu, "
-	       "\"ns\": %lld, \"cpu_ns\": %lld, \"passes\": %lu, \"calls\": %d}\n",
-	       how, kind_name[v->kind], nvcpus, round, v->npages, moved, ns, cpu_ns, passes,
-	       calls);
+	       "\"ns\": %lld, \"cpu_ns\": %lld, \"written\": %lu, \"passes\": %lu, "
+	       "\"calls\": %d}\n",
+	       how, kind_name[v->kind], nvcpus, round, v->npages, moved, ns, cpu_ns, written,
+	       passes, calls);
 	record_out();
 }
 
@@ -703,7 +724,7 @@ static void fig_vcpus(void)
 	struct runners run[2];
 	struct vmem v[2], c;
 	size_t i, moved;
-	u64 *before, *after;
+	u64 *before, *after, written;
 	long long ns, cpu;
 	int n, r, k, calls;
 	bool ok[2];
@@ -727,9 +748,11 @@ static void fig_vcpus(void)
 				phase = m->kind == GMEM ? "vcpus move gmem" : "vcpus move shmem";
 				runners_start(mr, m, counts[n]);
 				cpu = thread_ns();
+				written = pages_written(m->vm);
 				moved = move_all(m, (r + 1) % 2, &ns, &calls);
+				written = pages_written(m->vm) - written;
 				cpu = thread_ns() - cpu;
-				vcpus_record("move", m, counts[n], r, moved, ns, cpu,
+				vcpus_record("move", m, counts[n], r, moved, ns, cpu, written,
 					     runners_stop(mr), calls);
 			}
 			for (k = 0; k < 2; k++) {
@@ -743,12 +766,14 @@ static void fig_vcpus(void)
 				runners_start(&cr, &c, counts[n]);
 				before = pfns(&c);
 				cpu = thread_ns();
+				written = pages_written(c.vm);
 				ns = compact_node1();
+				written = pages_written(c.vm) - written;
 				cpu = thread_ns() - cpu;
 				after = pfns(&c);
 				for (i = 0, moved = 0; i < c.npages; i++)
 					moved += before[i] != after[i];
-				vcpus_record("compact", &c, counts[n], r, moved, ns, cpu,
+				vcpus_record("compact", &c, counts[n], r, moved, ns, cpu, written,
 					     runners_stop(&cr), 0);
 				vmem_check(&c);
 				free(before);

@@ -218,7 +218,7 @@ def fig_convert(records):
 def fig_vcpus(records):
     rows = [f'  {"kernel":<8} {"how":<8} {"vCPUs":>5}  {"gmem us/page":>20}'
             f'  {"shmem us/page":>20}  {"gmem/shmem":>18}  {"CPU gmem/shmem":>18}'
-            f'  {"vCPU passes g/s":>15}  {"calls > 1 g/s":>13}']
+            f'  {"vCPU writes/s gmem/shmem":>24}  {"calls > 1 g/s":>13}']
     key = 'moved'
     for kernel, how in itertools.product(KERNELS, ('move', 'compact')):
         for n in sorted({r['vcpus'] for r in select(records, fig='vcpus', how=how,
@@ -227,15 +227,15 @@ def fig_vcpus(records):
             cost = {k: med([per_page(r, key) for r in
                             select(records, fig='vcpus', kind=k, **where)])
                     for k in ('gmem', 'shmem')}
-            passes = {k: med([r['passes'] for r in
-                              select(records, fig='vcpus', kind=k, **where)])
-                      for k in ('gmem', 'shmem')}
             ratio = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
                                  lambda r: per_page(r, key), **where)
             # The moving thread's own CPU time (records older than it have none).
             cpu = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
                                lambda r: r.get('cpu_ns', 0) / r[key] if r[key] else None,
                                **where)
+            # How fast the vCPUs wrote pages meanwhile (older records: n/a).
+            writes = paired_ratio(records, 'vcpus', 'gmem', 'shmem',
+                                  lambda r: r.get('written', 0) / r['ns'], **where)
             # move_pages() calls that left pages behind (records without
             # "calls" are older than the count, and compaction has none).
             again = {k: sum(r.get('calls', 1) > 1 for r in
@@ -244,7 +244,7 @@ def fig_vcpus(records):
             rows.append(f'  {kernel:<8} {how:<8} {n:>5}  {fmt(cost["gmem"], 1e-3, 2):>20}  '
                         f'{fmt(cost["shmem"], 1e-3, 2):>20}  {fmt(ratio, 1, 2):>18}  '
                         f'{fmt(cpu, 1, 2):>18}  '
-                        f'{" / ".join(f"{p[0]:.0f}" if p else "n/a" for p in passes.values()):>15}'
+                        f'{fmt(writes, 1, 2):>24}'
                         f'  {again["gmem"]:>6} / {again["shmem"]:<4}')
     return rows
 
@@ -275,7 +275,11 @@ def fig_qemu(records):
     return rows
 
 
-def gnuplot(path, script):
+def gnuplot(path, script, data):
+    # gnuplot leaves an empty file behind when it has nothing to plot.
+    if not data:
+        print(f'bench: no plot {path}: its figure was not measured', flush=True)
+        return
     try:
         subprocess.run(['gnuplot'], input=script, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as e:
@@ -298,7 +302,7 @@ EOD
 plot $d u 1:2:3:4 w yerrorlines t "guest_memfd (MIGRATABLE)", \\
      $d u 1:5:6:7 w yerrorlines t "shmem (memfd)", \\
      $d u 1:8:9:10 w yerrorlines t "anonymous"
-''')
+''', data)
     data = '\n'.join(f'"{name}" {s[0] * 100}' for name, s in huge)
     gnuplot('fig4.png', f'''
 set terminal png size 800,500 noenhanced
@@ -310,7 +314,7 @@ $d << EOD
 {data}
 EOD
 plot $d u 0:2:xtic(1) w boxes notitle
-''')
+''', data)
     data = '\n'.join(f'{kind} {p50} {p99} {pmax}' for kind, p50, p99, pmax in stall)
     gnuplot('fig5.png', f'''
 set terminal png size 800,500 noenhanced
@@ -322,7 +326,7 @@ $d << EOD
 {data}
 EOD
 plot $d u 2:xtic(1) t "p50", '' u 3 t "p99", '' u 4 t "max"
-''')
+''', data)
 
 
 def main():
@@ -400,7 +404,8 @@ def main():
         'scattered memory) with 1, 2 and 4 vCPUs running passes over the memory',
         'while it moves, so that each KVM invalidation flushes running vCPUs;',
         'CPU: the moving thread\'s own CPU time per page, which the vCPUs\' share',
-        'of the CPUs leaves out; vCPU passes completed during the move, medians.',
+        'of the CPUs leaves out; vCPU writes/s: the pages the vCPUs wrote per',
+        'second while the memory moved, gmem over shmem (how far the guest got on).',
     ] + fig_vcpus(records) + [
         '',
         'Figure 8. Our QEMU (qemu/patches) running a 256 MiB VM whose guest checks',
