@@ -186,10 +186,10 @@ qemu_start_in() {
 	return $rc
 }
 
-# offline_ram_blocks REFUSES: offline every Movable block that holds some
+# offline_ram_blocks REFUSING: offline every Movable block that holds some
 # of the RAM, a line each; $offlined lists those that went, $held counts
-# the RAM's pages they held, $busy is 1 if a block other than REFUSES (the
-# one refusing_block found) refused.
+# the RAM's pages they held, $busy is 1 if a block not in REFUSING (what
+# refusing_blocks found) refused.
 offline_ram_blocks() {
 	offlined= held=0 busy=0
 	for b in $(ram_blocks); do
@@ -199,7 +199,7 @@ offline_ram_blocks() {
 			offlined="$offlined $b"
 			held=$((held + n))
 			echo "# memory$b: held $n pages of the RAM, offlined"
-		elif [ "$b" = "$1" ]; then
+		elif echo " $1 " | grep -q " $b "; then
 			echo "# memory$b: held $n pages of the RAM, refused, as it did before QEMU started"
 		else
 			echo "# memory$b: held $n pages of the RAM, refused to offline"
@@ -208,13 +208,18 @@ offline_ram_blocks() {
 	done
 }
 
-# The top Movable block of node 1 can hold a boot allocation and refuse to
-# offline: find it before QEMU starts, while it holds none of the RAM.
-refusing_block() {
+# The top Movable blocks of node 1 can hold boot allocations (memblock's,
+# top-down: KASAN's shadow spans two) and refuse to offline: find them
+# before QEMU starts, while they hold none of the RAM, from the top down
+# to the first that offlines.
+refusing_blocks() {
 	for b in $(node1_blocks | sort -n -r); do
 		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
 		in_virtio_mem "$b" && continue
-		echo offline > $MEM/memory$b/state 2>/dev/null || { echo "$b"; return; }
+		if ! echo offline > $MEM/memory$b/state 2>/dev/null; then
+			printf '%s ' "$b"
+			continue
+		fi
 		echo online_movable > $MEM/memory$b/state
 		return
 	done

@@ -35,11 +35,11 @@ virtio_mem_moves() {
 
 # Offline every Movable block that holds the RAM and keep it offline until
 # the RAM is checked: all of it left. virtio-mem is unplugged for the case,
-# so that the RAM lands in blocks offlined through sysfs; the top block
+# so that the RAM lands in blocks offlined through sysfs; the top blocks
 # may refuse, as found before.
 offline_moves() {
 	plugged=$(vmem_plugged) && vmem_set 0 || return 1
-	refuses=$(refusing_block)
+	refuses=$(refusing_blocks)
 	qemu_start numactl --membind=1 -- $MOVABLE || return 1
 	ino=$(ram ino)
 	trace_start
