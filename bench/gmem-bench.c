@@ -645,6 +645,68 @@ static void dump_dir(const char *dir, const char *const *files)
 		closedir(dp);
 }
 
+#define KVM_DEBUGFS	"/sys/kernel/debug/kvm"
+#define MAX_COUNTERS	160
+
+struct counters {
+	int n;
+	char name[MAX_COUNTERS][48];
+	unsigned long val[MAX_COUNTERS];
+};
+
+/* VM @vm's debugfs counters (its directory's files, vCPUs summed). */
+static void read_counters(const char *vm, struct counters *c)
+{
+	char path[512];
+	struct dirent *d;
+	DIR *dp;
+	FILE *f;
+
+	snprintf(path, sizeof(path), KVM_DEBUGFS "/%s", vm);
+	dp = opendir(path);
+	for (c->n = 0; dp && c->n < MAX_COUNTERS && (d = readdir(dp));) {
+		if (d->d_type != DT_REG || strstr(d->d_name, "_hist"))
+			continue;
+		snprintf(path, sizeof(path), KVM_DEBUGFS "/%s/%s", vm, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%lu", &c->val[c->n]) == 1)
+			snprintf(c->name[c->n++], sizeof(c->name[0]), "%.47s", d->d_name);
+		fclose(f);
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/*
+ * Every VM's non-zero debugfs counters, each with how much it grew in one
+ * second: which exits a vCPU that makes no progress takes.
+ */
+static void dump_kvm_counters(void)
+{
+	static struct counters c[2];
+	DIR *dp = opendir(KVM_DEBUGFS);
+	struct dirent *d;
+	int i;
+
+	while (dp && (d = readdir(dp))) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		read_counters(d->d_name, &c[0]);
+		sleep(1);
+		read_counters(d->d_name, &c[1]);
+		printf("watchdog: kvm %s, in 1 s:", d->d_name);
+		for (i = 0; i < c[0].n && i < c[1].n; i++)
+			if (c[1].val[i] && !strcmp(c[0].name[i], c[1].name[i]))
+				printf(" %s %lu (+%lu)", c[1].name[i], c[1].val[i],
+				       c[1].val[i] - c[0].val[i]);
+		printf("\n");
+	}
+	if (dp)
+		closedir(dp);
+}
+
 #define WATCHDOG_S	120
 #define EXIT_EVENT	"/sys/kernel/tracing/events/kvm/kvm_exit/enable"
 
@@ -670,8 +732,6 @@ static void trace_exits(void)
 static void *watchdog(void *arg)
 {
 	static const char *const task[] = { "stat", "wchan", "syscall", "stack", NULL };
-	static const char *const kvm[] = { "exits", "pf_taken", "pf_fixed", "pf_spurious",
-					   "pf_guest", "pf_emulate", "signal_exits", NULL };
 	struct runners *r;
 	u64 last = -1ull;
 	int i;
@@ -687,7 +747,7 @@ static void *watchdog(void *arg)
 		for (i = 0; r && i < r->n; i++)
 			printf("watchdog: vCPU %d: %lu passes\n", i, READ_ONCE(r->one[i].passes));
 		dump_dir("/proc/self/task", task);
-		dump_dir("/sys/kernel/debug/kvm", kvm);
+		dump_kvm_counters();
 		trace_exits();
 		fflush(stdout);
 	}
