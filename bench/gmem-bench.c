@@ -680,8 +680,8 @@ static void read_counters(const char *vm, struct counters *c)
 }
 
 /*
- * Every VM's non-zero debugfs counters, each with how much it grew in one
- * second: which exits a vCPU that makes no progress takes.
+ * Every VM's non-zero debugfs counters, each with how much it changed in
+ * one second: which exits a vCPU that makes no progress takes.
  */
 static void dump_kvm_counters(void)
 {
@@ -699,8 +699,8 @@ static void dump_kvm_counters(void)
 		printf("watchdog: kvm %s, in 1 s:", d->d_name);
 		for (i = 0; i < c[0].n && i < c[1].n; i++)
 			if (c[1].val[i] && !strcmp(c[0].name[i], c[1].name[i]))
-				printf(" %s %lu (+%lu)", c[1].name[i], c[1].val[i],
-				       c[1].val[i] - c[0].val[i]);
+				printf(" %s %lu (%+ld)", c[1].name[i], c[1].val[i],
+				       (long)(c[1].val[i] - c[0].val[i]));
 		printf("\n");
 	}
 	if (dp)

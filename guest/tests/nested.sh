@@ -40,9 +40,10 @@ qemu_run() {
 # TCG's nested SVM now and then leaves a vCPU exiting without end, on the
 # base kernel too (README), and nothing of the case has run yet.
 qemu_start() {
+	: > /tmp/qemu.out
 	for try in 1 2; do
 		: > $LOG
-		qemu_run "$@" > /tmp/qemu.out 2>&1 &
+		qemu_run "$@" >> /tmp/qemu.out 2>&1 &
 		qpid=$!
 		wait_for 120 started_or_gone
 		rounds_past 1 && return 0
@@ -50,25 +51,35 @@ qemu_start() {
 			break
 		fi
 		echo "# the nested guest printed nothing in 120 s; KVM's counters" \
-		     "that moved in 1 s: $(kvm_moving "$qpid"); starting it again"
+		     "that changed in 1 s: $(kvm_moving "$qpid"); starting it again"
 		qemu_stop
 	done
-	echo "# the nested guest did not start:"
+	echo "# the nested guest did not start; KVM's counters that changed in 1 s:" \
+	     "$(kvm_moving "$qpid")"
 	sed 's/^/#   /' /tmp/qemu.out $LOG
 	qemu_stop
 	return 1
 }
 
-# kvm_moving PID: "name +N" for each of the VM's debugfs counters that grew
-# in one second.
+# kvm_counters DIR: "name value" for each of a VM's debugfs files that
+# holds one number (not the histograms, not mmu_rmaps_stat, whose read
+# walks every rmap under mmu_lock).
+kvm_counters() {
+	for f in "$1"/*; do
+		case ${f##*/} in *_hist|mmu_rmaps_stat) continue ;; esac
+		[ -f "$f" ] && echo "${f##*/} $(cat "$f")"
+	done | awk 'NF == 2 && $2 ~ /^[0-9]+$/'
+}
+
+# kvm_moving PID: "name +N" for each of the VM's debugfs counters that
+# changed in one second.
 kvm_moving() {
 	set -- /sys/kernel/debug/kvm/"$1"-*
-	d=$1
-	[ -d "$d" ] || { echo "no debugfs entry"; return; }
-	for f in "$d"/*; do [ -f "$f" ] && echo "${f##*/} $(cat "$f")"; done > /tmp/kvm.0
+	[ -d "$1" ] || { echo "no debugfs entry"; return; }
+	kvm_counters "$1" > /tmp/kvm.0
 	sleep 1
-	for f in "$d"/*; do [ -f "$f" ] && echo "${f##*/} $(cat "$f")"; done |
-		awk 'NR == FNR { v[$1] = $2; next } $2 != v[$1] { printf "%s +%d ", $1, $2 - v[$1] }' /tmp/kvm.0 -
+	kvm_counters "$1" |
+		awk 'NR == FNR { v[$1] = $2; next } $2 != v[$1] { printf "%s %+.0f ", $1, $2 - v[$1] }' /tmp/kvm.0 -
 }
 
 started_or_gone() { rounds_past 1 || ! kill -0 "$qpid" 2>/dev/null; }
@@ -199,11 +210,14 @@ offline_ram_blocks() {
 			offlined="$offlined $b"
 			held=$((held + n))
 			echo "# memory$b: held $n pages of the RAM, offlined"
-		elif echo " $1 " | grep -q " $b "; then
-			echo "# memory$b: held $n pages of the RAM, refused, as it did before QEMU started"
 		else
-			echo "# memory$b: held $n pages of the RAM, refused to offline"
-			busy=1
+			case " $1 " in
+			*" $b "*)
+				echo "# memory$b: held $n pages of the RAM, refused, as it did before QEMU started" ;;
+			*)
+				echo "# memory$b: held $n pages of the RAM, refused to offline"
+				busy=1 ;;
+			esac
 		fi
 	done
 }
@@ -215,6 +229,7 @@ offline_ram_blocks() {
 refusing_blocks() {
 	for b in $(node1_blocks | sort -n -r); do
 		grep -q '^Movable' $MEM/memory$b/valid_zones || continue
+		grep -qx online $MEM/memory$b/state || continue
 		in_virtio_mem "$b" && continue
 		if ! echo offline > $MEM/memory$b/state 2>/dev/null; then
 			printf '%s ' "$b"

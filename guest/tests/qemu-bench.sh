@@ -37,6 +37,7 @@ measure() {
 		cat /tmp/start.out
 		return 1
 	fi
+	cat /tmp/start.out
 	# migratepages first, while all of the RAM is on node 1 (offlining
 	# moves it to node 0); then back, untimed, for the offline.
 	r=$(last_round)

@@ -219,6 +219,9 @@ nested_vmem_set() {
 # the unplugged memory out of the guest_memfd, and the host gets it back.
 nested_virtio_mem() {
 	rm -f $NQMP.in $NQMP.out && mkfifo $NQMP.in $NQMP.out || return 1
+	# A writer of our own, so that the reader sees no end of file when
+	# qemu_start stops a QEMU to start it again.
+	exec 9<> $NQMP.out
 	cat $NQMP.out > $NQMP.log &
 	reader=$!
 	qemu_m=$RAM,maxmem=1G
@@ -247,6 +250,7 @@ nested_virtio_mem() {
 	fi
 	qemu_stop
 	kill $reader 2>/dev/null
+	exec 9>&-
 	return $r
 }
 
