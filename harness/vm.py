@@ -475,9 +475,13 @@ def check_boot(args, n, extra, name=None, expected=None):
             echo(line)
     missing = owed(suite, expected) - len(suite.results)
     if suite.planned is None or missing or timed_out or not suite.ended:
+        # -no-reboot: a guest that reset (a triple fault, say) ends QEMU
+        # with status 0, a QEMU that crashed with its own.
+        exited = ('' if timed_out else
+                  f'; QEMU exited with status {qemu.returncode} after {elapsed:.0f} s')
         echo(f'\nvm: the suite did not finish ({len(suite.results)} of '
              f'{owed(suite, expected)} results; the guest planned '
-             f'{suite.planned if suite.planned is not None else "?"}); console tail:')
+             f'{suite.planned if suite.planned is not None else "?"}{exited}); console tail:')
         for line in console[-40:]:
             echo('  ' + line)
         if suite.current:
