@@ -52,6 +52,10 @@ export CCACHE_BASEDIR ?= $(WORK)
 export CCACHE_NOHASHDIR := 1
 
 H := harness
+# Each stage prints its wall time (stage: NAME N s); check prints each boot's
+# and, before its summary, the whole run's since make started.
+S := $(H)/stage.sh
+START := $(shell date +%s)
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
 	base initramfs check run bench mutants deb clean distclean
@@ -83,13 +87,13 @@ help:
 	@echo '  MUTANTS=regex'
 
 deps:
-	@$(H)/deps.sh
+	@$(S) deps $(H)/deps.sh
 
 fetch: deps
-	@$(H)/fetch-base.sh $(CACHE) >/dev/null
+	@$(S) fetch sh -c '$(H)/fetch-base.sh "$$CACHE" >/dev/null'
 
 tree: fetch
-	@$(H)/tree.sh $(if $(FORCE),force,sync)
+	@$(S) tree $(H)/tree.sh $(if $(FORCE),force,sync)
 
 export:
 	@$(H)/tree.sh export
@@ -99,38 +103,38 @@ buildeach: tree
 
 lint: tree qemu
 	@python3 $(H)/test_vm.py -q
-	@$(H)/lint.sh
+	@$(S) lint $(H)/lint.sh
 
 config: tree
 	@$(H)/build-kernel.sh config
 
 kernel: tree
-	@$(H)/build-kernel.sh kernel
+	@$(S) kernel-$(VARIANT) $(H)/build-kernel.sh kernel
 
 base: tree
-	@$(H)/tree.sh worktree $(BASE_TREE)
-	@git -C $(BASE_TREE) checkout -q --detach base
-	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) $(H)/build-kernel.sh kernel
+	@$(S) base-tree sh -c '$(H)/tree.sh worktree $(BASE_TREE) && \
+		git -C $(BASE_TREE) checkout -q --detach base'
+	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) $(S) base-$(VARIANT) $(H)/build-kernel.sh kernel
 
 selftests: kernel
-	@$(H)/build-selftests.sh
+	@$(S) selftests $(H)/build-selftests.sh
 
 demo: selftests
 	@$(H)/build-prog.sh demo/gmem-demo.c
 	@$(H)/build-prog.sh bench/gmem-bench.c
 
 qemu: deps
-	@$(H)/build-qemu.sh
+	@$(S) qemu $(H)/build-qemu.sh
 
 nested: tree
-	@$(H)/build-nested.sh
+	@$(S) nested $(H)/build-nested.sh
 
 initramfs: demo qemu nested
-	@$(H)/initramfs.sh
+	@$(S) initramfs $(H)/initramfs.sh
 
 check: lint initramfs base
-	@$(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' --append '$(BOOT_ARGS)' \
-		--base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
+	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' \
+		--append '$(BOOT_ARGS)' --base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'

@@ -397,9 +397,12 @@ def check(args):
             print(f'vm: boot {n} ("{extra}") needs a kernel: {kernel or "give --base-kernel"}',
                   flush=True)
             return 2
+    started = time.monotonic()
     for n, extra, tests in selected:
         print(f'vm: boot {n}: {len(tests)} tests, kernel args "{extra}"', flush=True)
+        boot_started = time.monotonic()
         counts, suite = check_boot(args, n, extra, expected=len(tests))
+        print(f'stage: boot-{n} {time.monotonic() - boot_started:.0f} s', flush=True)
         for i, count in enumerate(counts):
             totals[i] += count
         skipped += [f'boot {n}: {test}: {case}: {note}'
@@ -408,6 +411,9 @@ def check(args):
         print('vm: skipped, as guest/skips allows:', flush=True)
         for line in skipped:
             print('  ' + line, flush=True)
+    print(f'stage: boots {time.monotonic() - started:.0f} s', flush=True)
+    if os.environ.get('GMEM_START', '').isdigit():
+        print(f'stage: total {time.time() - int(os.environ["GMEM_START"]):.0f} s', flush=True)
     print('{} passed, {} failed, {} skipped'.format(*totals), flush=True)
     return 1 if totals[1] else 0
 
