@@ -64,6 +64,7 @@ rm -rf "$src" "$build"
 mkdir -p "$src" "$build"
 tar -xJf "$tarball" -C "$src" --strip-components=1
 git -C "$src" init -q
+git -C "$src" config gc.auto 0
 git -C "$src" add -A -f .
 GIT_AUTHOR_NAME=base GIT_AUTHOR_EMAIL=base@localhost \
 GIT_COMMITTER_NAME=base GIT_COMMITTER_EMAIL=base@localhost \
@@ -97,7 +98,7 @@ cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 (cd "$build" && "$src/configure" --python="$PYTHON" --cc="$cc" \
 	--target-list=x86_64-softmmu --enable-kvm --disable-tcg \
-	--without-default-features --disable-download --disable-docs \
+	--without-default-features --disable-download --disable-docs --disable-debug-info \
 	--disable-install-blobs > configure.log 2>&1) ||
 	{ tail -20 "$build/configure.log" >&2; exit 1; }
 ninja -C "$build" -j"$(nproc)" qemu-system-x86_64 > "$build/ninja.log" ||

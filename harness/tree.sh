@@ -56,6 +56,9 @@ make_base() {
 	# git would skip the new files a patch adds; drop that stanza.
 	sed -i '/^# Debian packaging:/,/^!\/debian\/$/d' "$TREE/.gitignore"
 	git_ init -q -b base-$BASE_SERIES
+	# A scratch tree: git's automatic gc would repack 80,000 new objects in
+	# the background, taking a core from the kernel build that follows.
+	git_ config gc.auto 0
 	git_ add -A -f
 	GIT_AUTHOR_NAME=base GIT_AUTHOR_EMAIL=base@localhost \
 	GIT_COMMITTER_NAME=base GIT_COMMITTER_EMAIL=base@localhost \
