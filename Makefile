@@ -133,7 +133,7 @@ initramfs: demo qemu nested
 	@$(S) initramfs $(H)/initramfs.sh
 
 check: lint initramfs base
-	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests '$(TESTS)' \
+	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests="$$TESTS" \
 		--append '$(BOOT_ARGS)' --base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
 
 run: initramfs
@@ -141,14 +141,14 @@ run: initramfs
 
 # Planted bugs, one at a time on the series tip, with the tests each names.
 mutants: initramfs
-	@$(H)/mutants.sh '$(MUTANTS)'
+	@$(H)/mutants.sh "$$MUTANTS"
 
 # Benchmarks run on the plain variant whatever VARIANT says, the base kernel
 # from the same sources and config with no patch applied, in a worktree.
 bench:
 	@$(MAKE) -s VARIANT=plain BUILD=$(BENCH_BUILD) initramfs
 	@$(MAKE) -s VARIANT=plain BASE_BUILD=$(BENCH_BASE) base
-	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) --tests '$(TESTS)' \
+	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) --tests="$$TESTS" \
 		--base-kernel $(BENCH_BASE)/arch/x86/boot/bzImage
 
 # A kernel for a VM host (config/host.config on x86_64_defconfig), packaged

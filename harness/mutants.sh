@@ -10,12 +10,25 @@
 # kernel only. Prints a table (also $WORK/mutants/table.txt) and fails if a
 # mutant survived or no longer applies (the others still run).
 #
-#   mutants.sh [REGEX]   only the mutants whose file names match
+#   mutants.sh [REGEX]   only the mutants whose names REGEX (Python's re)
+#                        matches; none is an error
 set -euo pipefail
 : "${TREE:?}" "${WORK:?}" "${BUILD:?}" "${VARIANT:?}"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 only=${1:-}
+
+# The mutants to run: those whose names $only matches, by Python's re as
+# TESTS is (vm.py), so that both take the same expressions. A bad one, or
+# one that matches none, is an error before the worktree is touched.
+names=$(for m in "$top"/mutants/*.patch; do basename "$m" .patch; done |
+	PYTHONPATH=$here python3 -c 'import sys, vm
+only = vm.pattern(sys.argv[1], "MUTANTS")
+print("\n".join(name for name in sys.stdin.read().split() if only.search(name)))' "$only")
+if [ -z "$names" ]; then
+	echo "mutants: no mutant in $top/mutants matches MUTANTS '$only'" >&2
+	exit 2
+fi
 
 # As deep below $WORK as $TREE and $BUILD, so that ccache (CCACHE_BASEDIR)
 # finds the objects of the tree's own build.
@@ -29,9 +42,8 @@ table=$dir/table.txt
 printf '%-34s %s\n' mutant 'caught by' > "$table"
 
 survived=0
-for m in "$top"/mutants/*.patch; do
-	name=$(basename "$m" .patch)
-	[[ -z $only || $name =~ $only ]] || continue
+for name in $names; do
+	m=$top/mutants/$name.patch
 	echo "mutants: $name: $(sed -n 's/^Mutant: //p' "$m")"
 	git -C "$mtree" checkout -q -f --detach "$tip"
 	if ! git -C "$mtree" apply "$m"; then
@@ -47,8 +59,10 @@ for m in "$top"/mutants/*.patch; do
 	"$here/vm.py" check --build "$mbuild" --suite "$suite" > "$log" 2>&1 || true
 	summary=$(tail -n 1 "$log")
 	# What failed: the cases vm.py names (else the programs), kernel
-	# reports, a boot that did not finish.
-	caught=$(sed -n 's/^vm: [^ ]*: \([^ ]*\): failed.*/\1/p' "$log")
+	# reports, a boot that did not finish. A case a program planned and
+	# did not print has only its place for a name (#N): with its program.
+	caught=$(sed -n -e 's/^vm: \([^ ]*\): \(#[0-9]*\): failed.*/\1 \2/p' \
+		-e 's/^vm: [^ ]*: \([^ #][^ ]*\): failed.*/\1/p' "$log")
 	[ -n "$caught" ] || caught=$(sed -n 's/^not ok [0-9]* \([^ ]*\).*/\1/p' "$log")
 	caught=$( { echo "$caught"
 		    sed -n -e 's/^kernel log: \([0-9]* reports\)/kernel log: \1/p' \

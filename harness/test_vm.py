@@ -5,15 +5,23 @@ and of bench.py's statistics."""
 
 import argparse
 import os
+import re
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
 import bench  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The guest's shell, where the host has it (busybox-static, make deps).
+SHELL = ['busybox', 'sh'] if shutil.which('busybox') else ['sh']
 
 CLEAN = """\
 [    0.000000] Linux version 7.3.4+ (gmem@gmem) (gcc (Debian 12.2.0-14+deb12u1) 12.2.0)
@@ -155,6 +163,42 @@ class Cases(unittest.TestCase):
         self.assertEqual([st for _, st, _ in self.cases('fail', '# ok 1 f.x')],
                          ['pass', 'fail'])
 
+    def test_a_plan_of_none_fails_unless_it_skips(self):
+        # kselftest_harness given a -t that matches no case: 1..0, exit 0.
+        out = ('# TAP version 13\n# 1..0\n# # Starting 0 tests from 0 test cases.\n'
+               '# # PASSED: 0 / 0 tests passed.')
+        [(case, status, note)] = self.cases('pass', out)
+        self.assertEqual((case, status), ('kvm/a', 'fail'))
+        self.assertIn('1..0', note)
+        # ksft_exit_skip() before a plan: a skip, with its reason.
+        skips = [{'test': 'kvm/a', 'cases': 'kvm/a', 'reason': 'needs SEV', 'why': '-'}]
+        self.assertEqual(vm.cases('kvm/a', 'skip', ['# 1..0 # SKIP needs SEV'], skips),
+                         [('kvm/a', 'skip', 'needs SEV')])
+
+    def test_cases_the_plan_has_and_the_output_lacks_fail(self):
+        # A crash between cases, whatever the program's exit status.
+        for status in ('pass', 'fail'):
+            self.assertEqual([(c, st) for c, st, _ in
+                              self.cases(status, '# 1..4\n# ok 1 f.x\n# ok 2 f.y')],
+                             [('f.x', 'pass'), ('f.y', 'pass'), ('#3', 'fail'), ('#4', 'fail')])
+        # Before its first case: every planned case fails.
+        self.assertEqual([st for _, st, _ in self.cases('fail', '# 1..2\n# Segmentation fault')],
+                         ['fail', 'fail'])
+        # More than planned: one failure more.
+        self.assertEqual([st for _, st, _ in self.cases('pass', '# 1..1\n# ok 1 f.x\n# ok 2 f.y')],
+                         ['pass', 'pass', 'fail'])
+
+    def test_ksft_exit_skip_after_a_plan_is_a_skip(self):
+        # ksft_exit_skip() after a plan: no description, the last case's number.
+        out = '# 1..2\n# ok 1 f.x\n# ok 1 # SKIP param is off'
+        [first, (case, status, note)] = self.cases('skip', out)
+        self.assertEqual(first, ('f.x', 'pass', ''))
+        self.assertEqual((case, status), ('#2', 'fail'))
+        self.assertIn('not allowed by guest/skips', note)
+        skips = [{'test': 'kvm/a', 'cases': '#2', 'reason': 'param is off', 'why': '-'}]
+        self.assertEqual(vm.cases('kvm/a', 'skip', out.splitlines(), skips)[1],
+                         ('#2', 'skip', 'param is off'))
+
     def test_the_repository_list_parses(self):
         for entry in vm.load_skips():
             self.assertTrue(entry['why'])
@@ -194,6 +238,128 @@ class Cases(unittest.TestCase):
             self.assertEqual(vm.check(args), 2)
         finally:
             os.unlink(path)
+
+
+class KtapSh(unittest.TestCase):
+    """guest/tests/ktap.sh, in the guest's shell."""
+
+    def run_script(self, body):
+        ktap = os.path.join(TOP, 'guest', 'tests', 'ktap.sh')
+        return subprocess.run(SHELL + ['-c', f'. {ktap}; {body}'],
+                              capture_output=True, text=True)
+
+    def test_a_script_must_run_the_cases_it_planned(self):
+        r = self.run_script('ktap_plan 3; ktap_result 0 a; ktap_result 0 b; ktap_exit')
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('planned 3 cases (ktap_plan), ran 2', r.stdout)
+        # The host counts the case it lacks, as guest/init indents the output.
+        out = ['# ' + line for line in r.stdout.splitlines()]
+        self.assertEqual([st for _, st, _ in vm.cases('guest/t.sh', 'fail', out, [])],
+                         ['pass', 'pass', 'fail'])
+        r = self.run_script('ktap_plan 1; ktap_result 0 a; ktap_result 0 b; ktap_exit')
+        self.assertEqual(r.returncode, 1, r.stdout)
+        r = self.run_script('ktap_plan 2; ktap_result 0 a; ktap_result 0 b; ktap_exit')
+        self.assertEqual(r.returncode, 0, r.stdout)
+
+
+class Selection(unittest.TestCase):
+    """TESTS is matched once, by vm.py; the guest runs the lines it is given."""
+    SUITE = ('# c\nkvm/a 60 -t move\nboot: x=1\n\nkvm/b\nguest/d.sh\nboot: x=0\n'
+             'boot: y\nkvm/c 9\n')
+
+    def setUp(self):
+        fd, self.path = tempfile.mkstemp(prefix='gmem-suite-test')
+        with os.fdopen(fd, 'w') as f:
+            f.write(self.SUITE)
+
+    def tearDown(self):
+        os.unlink(self.path)
+
+    def guest_entries(self, boot, lines):
+        """guest/init's entries(), run as the guest runs it."""
+        with open(os.path.join(TOP, 'guest', 'init')) as f:
+            func = re.search(r'^entries\(\) \{\n.*?^\}\n', f.read(), re.M | re.S).group(0)
+        r = subprocess.run(SHELL + ['-c', f'{func}entries "$@"', 'init', self.path,
+                                    str(boot), lines], capture_output=True, text=True, check=True)
+        return r.stdout.splitlines()
+
+    def test_the_guest_runs_the_entries_the_host_counts(self):
+        # Python's re and busybox grep -E differ: \d is a digit to one and
+        # a d to the other; (?i) is an error to grep.
+        for only in ('', r'\d', '(?i)KVM/B', 'b|c', '-t move'):
+            for n, _, entries in vm.selection(self.path, only):
+                lines = re.fullmatch(r'gmem\.boot=\d+ gmem\.lines=(\S*)',
+                                     vm.guest_args(n, entries)).group(1)
+                self.assertEqual(self.guest_entries(n, lines), [line for _, line in entries],
+                                 only)
+        self.assertEqual([n for n, _, _ in vm.selection(self.path, r'\d')], [0, 3])
+        # Booted by hand, without gmem.lines: every entry of its boot.
+        for n, _, entries in vm.selection(self.path, ''):
+            self.assertEqual(self.guest_entries(n, 'boot'), [line for _, line in entries])
+
+    def test_the_kernel_command_line_carries_line_numbers(self):
+        with tempfile.TemporaryDirectory() as d, mock.patch.dict(os.environ, GMEM_ACCEL='tcg'):
+            args = argparse.Namespace(build=d, kernel='/k', base_kernel=None, append='',
+                                      tests=r'\d', suite=self.path)
+            _, _, argv = vm.start(args, 'check', 'check3',
+                                  vm.guest_args(3, vm.boot_entries(args, 3)))
+            self.assertIn('gmem.boot=3 gmem.lines=9 ', argv[-1])
+            self.assertNotIn(r'\d', argv[-1])
+            args.append = 'x' * vm.COMMAND_LINE_SIZE
+            with self.assertRaises(SystemExit) as cm:
+                vm.start(args, 'check', 'check3', '')
+            self.assertIn('kernel command line', str(cm.exception.code))
+
+    def test_a_bad_tests_regex_is_one_line_and_an_exit(self):
+        args = argparse.Namespace(build='/nonexistent', kernel=None, base_kernel=None,
+                                  suite=self.path, tests='(')
+        for call in (lambda: vm.boots(self.path, '('), lambda: vm.check(args)):
+            with self.assertRaises(SystemExit) as cm:
+                call()
+            self.assertRegex(str(cm.exception.code),
+                             r"^TESTS '\(': not a regular expression \(Python re\): [^\n]*$")
+        args.tests = 'nothing'
+        self.assertEqual(vm.check(args), 2)
+
+
+class Mutants(unittest.TestCase):
+    """make mutants MUTANTS=...: the same matcher, clear errors."""
+
+    def run_mutants(self, regex):
+        # A tree that does not exist: nothing is touched if selection fails to stop.
+        with tempfile.TemporaryDirectory() as d:
+            env = dict(os.environ, TREE='/nonexistent', WORK=d, BUILD='/nonexistent',
+                       VARIANT='debug')
+            return subprocess.run([os.path.join(TOP, 'harness', 'mutants.sh'), regex],
+                                  env=env, capture_output=True, text=True)
+
+    def test_a_regex_that_matches_no_mutant_fails(self):
+        r = self.run_mutants('nomatch')
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no mutant in", r.stderr)
+        self.assertIn("matches MUTANTS 'nomatch'", r.stderr)
+
+    def test_a_bad_regex_is_one_line(self):
+        r = self.run_mutants('(')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr, r"^MUTANTS '\(': not a regular expression \(Python re\): .*\n$")
+
+    def test_make_passes_tests_and_mutants_through_the_environment(self):
+        # Quoted into a recipe by make, a ' in them ends the quote.
+        with open(os.path.join(TOP, 'Makefile')) as f:
+            recipes = [line for line in f if line.startswith('\t')]
+        self.assertEqual([line for line in recipes if re.search(r'\$\((TESTS|MUTANTS)\)', line)],
+                         [])
+        if not shutil.which('make'):
+            return
+        env = {k: v for k, v in os.environ.items()
+               if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
+        for target, var in (('check', 'TESTS'), ('mutants', 'MUTANTS')):
+            # -n: the recipes printed, not run; sh -n: they parse.
+            out = subprocess.run(['make', '-s', '-n', '-C', TOP, target, f"{var}=it's"],
+                                 env=env, capture_output=True, text=True, check=True).stdout
+            r = subprocess.run(['sh', '-n'], input=out, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 class HostRequests(unittest.TestCase):

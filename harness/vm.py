@@ -51,8 +51,14 @@ TEST_MARK = re.compile(r'gmem-test: (start|end) ')
 # Lines of a failed test's output that say why: shown before its tail.
 FAILURE = re.compile(r'not ok |Assertion|Expected|FAIL|terminated|[Tt]imeout|errno')
 RESULT = re.compile(r'^(not ok|ok) (\d+) (\S+)(?: # (\S+)(.*))?$')
-# A program's own KTAP results, in its output (indented once by guest/init).
-CASE = re.compile(r'^# (not ok|ok) \d+ (.+?)(?: # (SKIP)\b\s*(.*))?$')
+# A program's own KTAP, in its output (indented once by guest/init): its plan
+# (1..0 # SKIP from ksft_exit_skip() before one), and its results. After a
+# plan, ksft_exit_skip() prints one without a description: "ok 2 # SKIP why",
+# numbered as the case before it.
+PLAN = re.compile(r'^# 1\.\.(\d+)(?:\s+# (SKIP)\b\s*(.*))?$')
+CASE = re.compile(r'^# (not ok|ok) \d+(?: (?!# )(.+?))?(?: # (SKIP)\b\s*(.*))?$')
+# x86's COMMAND_LINE_SIZE, with its NUL: the guest's list of entries travels there.
+COMMAND_LINE_SIZE = 2048
 
 
 def qemu_argv(build, kernel, rundir, mode, append, accel):
@@ -202,12 +208,15 @@ def start(args, mode, name=None, extra=''):
             os.unlink(os.path.join(rundir, name))
     accel = 'kvm' if kvm_works(args.build) else 'tcg'
     append = f'{extra} {args.append}'
-    if mode == 'check' and args.tests:
-        append += ' gmem.tests=' + args.tests
     if mode == 'check' and args.suite != SUITE:
         append += ' gmem.suite=' + os.path.basename(args.suite)
     kernel = boot_kernel(args, extra)
     argv = qemu_argv(args.build, kernel, rundir, mode, append.strip(), accel)
+    # The kernel would cut a longer one short, and with it the guest's list
+    # of entries (gmem.lines=) or APPEND's last arguments, without a word.
+    if len(argv[-1]) >= COMMAND_LINE_SIZE:
+        sys.exit(f'vm: the kernel command line is {len(argv[-1])} bytes, more than '
+                 f'{COMMAND_LINE_SIZE - 1}: {argv[-1][:60]}...')
     with open(os.path.join(rundir, 'qemu.cmd'), 'w') as f:
         f.write(' '.join(argv) + '\n')
     return rundir, accel, argv
@@ -337,26 +346,61 @@ def load_skips(path=SKIPS):
     return entries
 
 
+def program_ktap(output):
+    """A program's own KTAP: its plan (N, or None if it printed none), the
+    reason of a 1..0 # SKIP (else None), and its results, each (case,
+    status, reason). A result without a description (ksft_exit_skip()'s)
+    is named by its place, #N, and a skip is a skip, never a pass."""
+    plan, plan_skip, found = None, None, []
+    for line in output:
+        m = PLAN.match(line)
+        if m and plan is None:
+            plan = int(m.group(1))
+            plan_skip = (m.group(3) or '') if m.group(2) else None
+            continue
+        m = CASE.match(line)
+        if m:
+            ok, case, skip, reason = m.groups()
+            found.append((case or f'#{len(found) + 1}',
+                          'skip' if skip else 'pass' if ok == 'ok' else 'fail', reason or ''))
+    return plan, plan_skip, found
+
+
+def unplanned(plan, found):
+    """The failures a plan of @plan cases leaves after the @found ones: one
+    for each case it did not print (a crash between cases loses them), or
+    one for printing more than it planned."""
+    if plan is None or len(found) == plan:
+        return []
+    if len(found) > plan:
+        return [(f'1..{plan}', 'fail', f'printed {len(found)} cases, planned {plan}')]
+    return [(f'#{k}', 'fail', f'not printed: planned {plan} cases, printed {len(found)}')
+            for k in range(len(found) + 1, plan + 1)]
+
+
 def cases(test, status, output, skips):
     """The results of one suite entry, each (case, status, note): the cases
     its program printed as KTAP, or the entry itself if it printed none.
     A skip that @skips does not list is a failure; so is a program that
-    failed after cases that all passed (a crash, a timeout)."""
-    found = []
-    for line in output:
-        m = CASE.match(line)
-        if m:
-            ok, case, skip, reason = m.groups()
-            found.append((case, 'skip' if skip else 'pass' if ok == 'ok' else 'fail',
-                          reason or ''))
-    if not found:
+    failed after cases that all passed (a crash, a timeout), each case its
+    plan (1..N) has and its output lacks, and a plan of none (1..0, as a
+    -t that matches no case gives) that does not say SKIP."""
+    plan, plan_skip, found = program_ktap(output)
+    if plan == 0 and not found:
+        if plan_skip is not None and status != 'fail':
+            found = [(test, 'skip', plan_skip)]
+        else:
+            found = [(test, 'fail', 'planned no cases (1..0): does a -t or -T match none?')]
+    elif plan is None and not found:
         reason = ''
         if status == 'skip':
             said = [line for line in output if 'SKIP' in line or 'skip' in line]
             reason = said[-1].lstrip('# ') if said else ''
         found = [(test, status, reason)]
-    elif status == 'fail' and all(st != 'fail' for _, st, _ in found):
-        found.append((test, 'fail', 'the program failed after its last case'))
+    else:
+        found += unplanned(plan, found)
+        if status == 'fail' and all(st != 'fail' for _, st, _ in found):
+            found.append((test, 'fail', 'the program failed after its last case'))
     result = []
     for case, st, note in found:
         if st == 'skip' and not any(
@@ -367,20 +411,52 @@ def cases(test, status, output, skips):
     return result
 
 
-def boots(path, only):
+def pattern(regex, what='TESTS'):
+    """@regex compiled. A bad one ends the run with one line: it is a typo
+    on the command line, not a bug of the harness (no traceback)."""
+    try:
+        return re.compile(regex)
+    except re.error as e:
+        sys.exit(f'{what} {regex!r}: not a regular expression (Python re): {e}')
+
+
+def selection(path, only):
     """guest/suite's boots that run an entry matching @only anywhere in its
-    line, as guest/init numbers them: (number, extra kernel args, tests)."""
+    line, as guest/init numbers them: (number, extra kernel args, entries),
+    each entry (its line number in @path, the line). Decided here alone: the
+    guest runs the lines it is given (gmem.lines=), so that no second
+    matcher (busybox grep -E) can pick other entries than the host counts."""
+    match = pattern(only).search if only else lambda line: True
     result = [(0, '', [])]
     with open(path) as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith('#'):
                 continue
             if line.startswith('boot:'):
                 result.append((len(result), line[len('boot:'):].strip(), []))
-            elif not only or re.search(only, line):
-                result[-1][2].append(line.split()[0])
+            elif match(line):
+                result[-1][2].append((number, line))
     return [boot for boot in result if boot[2]]
+
+
+def boots(path, only):
+    """selection(), each boot's entries by their programs: (number, extra
+    kernel args, tests)."""
+    return [(n, extra, [line.split()[0] for _, line in entries])
+            for n, extra, entries in selection(path, only)]
+
+
+def boot_entries(args, n):
+    """The entries of boot @n that @args select, as selection() gives them."""
+    return next((entries for m, _, entries in selection(args.suite, args.tests)
+                 if m == n), [])
+
+
+def guest_args(n, entries):
+    """What tells guest/init the boot it is (@n) and the lines of its suite
+    to run (@entries): numbers, a few bytes each on the kernel command line."""
+    return f'gmem.boot={n} gmem.lines={",".join(str(number) for number, _ in entries)}'
 
 
 def check(args):
@@ -429,8 +505,9 @@ def check_boot(args, n, extra, name=None, expected=None):
     """Run boot @n of the suite in $BUILD/@name (check@n), which should run
     @expected tests; return (passed, failed, skipped) and the Suite: results
     in order, output by name."""
+    entries = boot_entries(args, n)
     rundir, accel, argv = start(args, 'check', name or f'check{n}',
-                                f'gmem.boot={n} {extra}')
+                                f'{guest_args(n, entries)} {extra}')
     console_log = os.path.join(rundir, 'console.log')
 
     def echo(msg):
@@ -480,6 +557,13 @@ def check_boot(args, n, extra, name=None, expected=None):
         for line in output[-tail:]:
             echo(line)
     missing = owed(suite, expected) - len(suite.results)
+    # The guest runs the lines of its own copy of the suite: one that
+    # differs from ours (an initramfs older than guest/suite) runs others.
+    ran = [name for name, _ in suite.results]
+    wanted = [line.split()[0] for _, line in entries][:len(ran)]
+    if ran != wanted:
+        echo(f'vm: boot {n} ran {", ".join(ran)} where {args.suite} has '
+             f'{", ".join(wanted)}: is the initramfs older than it?')
     if suite.planned is None or missing or timed_out or not suite.ended:
         # -no-reboot: a guest that reset (a triple fault, say) ends QEMU
         # with status 0, a QEMU that crashed with its own.
@@ -505,13 +589,15 @@ def check_boot(args, n, extra, name=None, expected=None):
                    for (name, st), lines in zip(suite.results, suite.runs)
                    for case, status, note in cases(name, st, lines, skips)]
     for name, case, status, note in suite.cases:
-        if status == 'fail' and case != name:
-            echo(f'vm: {name}: {case}: failed{": " + note if note else ""}')
+        # A program's own failure without a note is its "not ok" line above.
+        if status == 'fail' and (case != name or note):
+            what = name if case == name else f'{name}: {case}'
+            echo(f'vm: {what}: failed{": " + note if note else ""}')
     passed = sum(1 for c in suite.cases if c[2] == 'pass')
     skipped = sum(1 for c in suite.cases if c[2] == 'skip')
     # A missing result counts as a failure; so does a dirty kernel log.
     nfail = sum(1 for c in suite.cases if c[2] == 'fail') + max(missing, 0) + \
-        (1 if splats else 0)
+        (1 if splats else 0) + (1 if ran != wanted else 0)
     if suite.planned is None:
         nfail += 1
     echo(f'vm: {elapsed:.0f} s in QEMU, {len(suite.results)} programs; their cases: '
@@ -523,7 +609,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('mode', choices=('check', 'shell'))
     p.add_argument('--build', required=True)
-    p.add_argument('--tests', default='', help='regex over suite entries')
+    p.add_argument('--tests', default='', help='regex over suite entries (Python re)')
     p.add_argument('--append', default='', help='extra kernel command line')
     p.add_argument('--suite', default=SUITE, help='the list of tests (guest/...)')
     p.add_argument('--kernel', help='bzImage to boot instead of the build\'s')
@@ -531,8 +617,6 @@ def main():
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
     args.suite = os.path.abspath(args.suite)
-    if ' ' in args.tests:
-        p.error('--tests: no spaces (it travels on the kernel command line)')
     sys.exit(check(args) if args.mode == 'check' else shell(args))
 
 

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # KTAP output for the shell tests in guest/tests: source it, call
 # ktap_plan N, then ktap_result 0|1|4 "description" per case, ktap_exit.
-ktap_n=0 ktap_fail=0 ktap_skip=0
+ktap_n=0 ktap_fail=0 ktap_skip=0 ktap_planned=
 
-ktap_plan() { echo "TAP version 13"; echo "1..$1"; }
+ktap_plan() { ktap_planned=$1; echo "TAP version 13"; echo "1..$1"; }
 
 ktap_result() {
 	ktap_n=$((ktap_n + 1))
@@ -22,8 +22,14 @@ ktap_case() {
 	ktap_result $? "$desc"
 }
 
+# Fails if the script ran other than the cases it planned: a case left out
+# (a branch that skipped a ktap_case) would otherwise pass unseen.
 ktap_exit() {
 	echo "# Totals: pass:$((ktap_n - ktap_fail - ktap_skip)) fail:$ktap_fail skip:$ktap_skip"
+	if [ "$ktap_n" != "$ktap_planned" ]; then
+		echo "# ktap_exit: planned ${ktap_planned:-no} cases (ktap_plan), ran $ktap_n"
+		exit 1
+	fi
 	[ $ktap_fail = 0 ] || exit 1
 	[ $ktap_skip = 0 ] || [ $ktap_skip != $ktap_n ] || exit 4
 	exit 0
