@@ -34,9 +34,12 @@ import time
 BOOT_TIMEOUT = 300       # seconds from start to the first KTAP line
 GRACE = 60               # beyond a test's own timeout before the VM is killed
 
+# watchdog_thresh: a soft lockup is a CPU that schedules nothing for twice
+# this; TCG runs the kernel tens of times slower than hardware, so 60 s
+# rather than 20 s, still well under any case's timeout.
 CMDLINE = ('console=ttyS0,115200 printk.time=1 panic=-1 oops=panic '
            'movablecore=1G cma=64M@0-2G memhp_default_state=online_movable '
-           'page_owner=on')
+           'page_owner=on watchdog_thresh=30')
 
 # Kernel reports that fail a run, matched after the printk timestamp.
 SPLAT = re.compile(

@@ -54,8 +54,8 @@ qemu_start() {
 		     "that changed in 1 s: $(kvm_moving "$qpid"); starting it again"
 		qemu_stop
 	done
-	echo "# the nested guest did not start; KVM's counters that changed in 1 s:" \
-	     "$(kvm_moving "$qpid")"
+	echo "# the nested guest did not start"
+	qemu_stuck
 	sed 's/^/#   /' /tmp/qemu.out $LOG
 	qemu_stop
 	return 1
@@ -82,6 +82,29 @@ kvm_moving() {
 		awk 'NR == FNR { v[$1] = $2; next } $2 != v[$1] { printf "%s %+.0f ", $1, $2 - v[$1] }' /tmp/kvm.0 -
 }
 
+# task_state DIR: one task's state, wait channel and kernel stack.
+task_state() {
+	echo "#   task ${1##*/} ($(cat "$1/comm")): $(sed -n 's/^State:\t//p' "$1/status")," \
+	     "wchan $(cat "$1/wchan" 2>/dev/null)"
+	sed 's/^/#     /' "$1/stack" 2>/dev/null
+}
+
+# qemu_stuck: what can be seen of a nested guest that stopped making
+# progress: each QEMU thread, the VM's KVM counters that move, and every
+# blocked (D) task of the machine, as sysrq-w would print them but without
+# call traces in the kernel log, which the harness counts as reports.
+qemu_stuck() {
+	echo "# QEMU's threads:"
+	for t in /proc/"$qpid"/task/*; do
+		[ -d "$t" ] && task_state "$t"
+	done
+	echo "# KVM's counters that changed in 1 s: $(kvm_moving "$qpid")"
+	echo "# blocked tasks:"
+	for t in /proc/[0-9]*/task/*; do
+		grep -q '^State:.D' "$t/status" 2>/dev/null && task_state "$t"
+	done
+}
+
 started_or_gone() { rounds_past 1 || ! kill -0 "$qpid" 2>/dev/null; }
 
 qemu_stop() {
@@ -100,7 +123,7 @@ rounds_past() { [ "$(last_round)" -ge "$1" ] 2>/dev/null; }
 guest_fine() {
 	r=$(last_round)
 	kill -0 "$qpid" 2>/dev/null || { echo "# QEMU exited"; return 1; }
-	wait_for 120 rounds_past $((r + 2)) || { echo "# no round after $r"; return 1; }
+	wait_for 120 rounds_past $((r + 2)) || { echo "# no round after $r"; qemu_stuck; return 1; }
 	if grep -q 'memcheck: round [0-9]*: offset' $LOG ||
 	   sed -n 's/.* \([0-9]*\) mismatches.*/\1/p' $LOG | grep -qv '^0$'; then
 		grep 'memcheck:.*\(offset\|[1-9][0-9]* mismatches\)' $LOG | head -n 5 | sed 's/^/# /'
