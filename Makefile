@@ -24,8 +24,8 @@ TESTS   ?=
 DEMO    ?= qemu
 # make mutants: only the planted bugs whose names match this regex.
 MUTANTS ?=
-# The unpatched base in a worktree, built like $(BUILD): the suite's boots
-# with gmem.kernel=base run it.
+# The unpatched base in a worktree; make base builds it like $(BUILD), for
+# make bench (make check's boots on the base run the nested guests' kernel).
 BASE_TREE   ?= $(WORK)/base-tree
 BASE_BUILD  ?= $(WORK)/build-base-$(VARIANT)
 # make bench: the patched kernel's plain build, the base's, and the output.
@@ -33,12 +33,13 @@ BENCH_BUILD ?= $(WORK)/build-plain
 BENCH_BASE  ?= $(WORK)/build-base-plain
 RESULTS     ?= $(CURDIR)/results
 
-# Our QEMU (qemu/patches on Debian's 10.2.2) and the nested guest it runs.
+# Our QEMU (qemu/patches on Debian's 10.2.2) and the nested guest it runs:
+# the unpatched base, which is also the kernel of the suite's boot on the base.
 QEMU_BUILD := $(WORK)/qemu/build
 NESTED     ?= $(WORK)/build-nested
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES \
-	QEMU_BUILD NESTED
+	QEMU_BUILD NESTED BASE_TREE
 
 # Inline generic KASAN with 5-level paging reports a false wild-memory-access
 # for an interrupt taken early in boot, now and then, on the base too (lkml,
@@ -58,7 +59,7 @@ S := $(H)/stage.sh
 START := $(shell date +%s)
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
-	base initramfs check run bench mutants deb clean distclean
+	base-tree base initramfs check run bench mutants deb clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
@@ -77,7 +78,7 @@ help:
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
 	@echo '  make demo       build demo/gmem-demo (a small VMM) against the selftest library'
 	@echo '  make qemu       build our QEMU: Debian'"'"'s 10.2.2 with qemu/patches, KVM only'
-	@echo '  make nested     the nested guest QEMU runs: a small kernel and nested/memcheck'
+	@echo '  make nested     the nested guest QEMU runs (the unpatched base) and nested/memcheck'
 	@echo '  make initramfs  pack busybox, guest/, the demo, QEMU, the nested guest and the suite'"'"'s binaries'
 	@echo '  make deps       install host packages (apt, as root)'
 	@echo '  make fetch      download and verify the base source'
@@ -111,9 +112,11 @@ config: tree
 kernel: tree
 	@$(S) kernel-$(VARIANT) $(H)/build-kernel.sh kernel
 
-base: tree
+base-tree: tree
 	@$(S) base-tree sh -c '$(H)/tree.sh worktree $(BASE_TREE) && \
 		git -C $(BASE_TREE) checkout -q --detach base'
+
+base: base-tree
 	@TREE=$(BASE_TREE) BUILD=$(BASE_BUILD) $(S) base-$(VARIANT) $(H)/build-kernel.sh kernel
 
 selftests: kernel
@@ -126,15 +129,16 @@ demo: selftests
 qemu: deps
 	@$(S) qemu $(H)/build-qemu.sh
 
-nested: tree
+nested: base-tree
 	@$(S) nested $(H)/build-nested.sh
 
 initramfs: demo qemu nested
 	@$(S) initramfs $(H)/initramfs.sh
 
-check: lint initramfs base
+# The boots on the base run the nested guests' kernel (make nested).
+check: lint initramfs
 	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests="$$TESTS" \
-		--append '$(BOOT_ARGS)' --base-kernel $(BASE_BUILD)/arch/x86/boot/bzImage
+		--append '$(BOOT_ARGS)' --base-kernel $(NESTED)/arch/x86/boot/bzImage
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'

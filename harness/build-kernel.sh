@@ -22,7 +22,7 @@ case $VARIANT in
 plain) fragments="base plain" ;;
 debug) fragments="base debug" ;;
 kasan) fragments="base debug kasan" ;;
-nested) fragments="nested" ;;
+nested) fragments="base nested" ;;
 host) fragments="host" ;;
 *) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan, nested, host)" >&2; exit 2 ;;
 esac

@@ -1,17 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The nested guest of the QEMU tests, into $NESTED: a small kernel from
-# $TREE (config/nested.config, VARIANT=nested), an initramfs whose /init is
-# nested/memcheck, and nested/vm-ram for the test machine, which boots the
-# guest under its own KVM on RAM from a migratable guest_memfd and reads
-# memcheck's rounds on its console.
+# The nested guest of the QEMU tests, into $NESTED: the unpatched base of
+# $BASE_TREE (config/base.config and nested.config, VARIANT=nested), an
+# initramfs whose /init is nested/memcheck, and nested/vm-ram for the test
+# machine, which boots the guest under its own KVM on RAM from a migratable
+# guest_memfd and reads memcheck's rounds on its console. The same kernel
+# is the test machine's in the suite's boot on the base (gmem.kernel=base):
+# one build where a cold run would otherwise make two.
 set -euo pipefail
-: "${TREE:?}" "${NESTED:?}"
+: "${BASE_TREE:?}" "${NESTED:?}"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 
-VARIANT=nested BUILD=$NESTED "$here/build-kernel.sh" kernel >/dev/null
+TREE=$BASE_TREE VARIANT=nested BUILD=$NESTED "$here/build-kernel.sh" kernel >/dev/null
 
 gcc -O2 -static -Wall -Wextra -o "$NESTED/memcheck" "$top/nested/memcheck.c"
 # vm-ram runs in the test machine, beside QEMU.

@@ -9,9 +9,12 @@
 . "$(dirname "$0")/ktap.sh"
 . "$(dirname "$0")/nested.sh"
 
-# The boot really runs the base: the series' tracepoint is not there.
+# The boot really runs the base: KVM's trace events are there, the
+# series' is not.
 is_base() {
-	[ ! -e "$(dirname "$EVENT")" ] && echo "# $(uname -r): no $(basename "$(dirname "$EVENT")")"
+	events=$(dirname "$(dirname "$EVENT")")
+	[ -d "$events" ] && [ ! -e "$(dirname "$EVENT")" ] &&
+		echo "# $(uname -r): $(ls "$events" | wc -l) kvm events, no $(basename "$(dirname "$EVENT")")"
 }
 
 not_offered() {
