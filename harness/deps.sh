@@ -22,10 +22,12 @@ PKGS="$PKGS kmod debhelper libdw-dev"
 # qemu-system-x86 runs the test machine; inside it our own QEMU (qemu/,
 # harness/build-qemu.sh, meson >= 1.5 and pycotap from bookworm-backports:
 # the +ds tarball carries no python wheels) runs the nested guests, under
-# numactl for migratepages.
+# numactl for migratepages; libnuma-dev for its host-nodes= (--enable-numa).
 QEMU_PKGS="qemu-system-x86 meson python3-pycotap"
 QEMU_BUILD_PKGS="ninja-build pkgconf python3-venv libglib2.0-dev zlib1g-dev libfdt-dev
-      device-tree-compiler curl numactl"
+      device-tree-compiler curl numactl libnuma-dev"
+# make lint reads the QEMU series' docs with QEMU's Sphinx setup (qemu-docs.sh).
+QEMU_BUILD_PKGS="$QEMU_BUILD_PKGS python3-sphinx python3-sphinx-rtd-theme"
 
 need_root() {
 	[ "$(id -u)" = 0 ] && return

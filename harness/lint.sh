@@ -49,7 +49,7 @@ done
 echo "lint: $n patches, $bad findings"
 
 # The QEMU series, with QEMU's own checkpatch.pl from the tree
-# build-qemu.sh applied it to. One warning is expected: patch 4 adds the
+# build-qemu.sh applied it to. One warning is expected: patch 6 adds the
 # provisional flag to linux-headers by hand, not with
 # update-linux-headers.sh, as its message explains.
 qn=0 qbad=0
@@ -70,4 +70,8 @@ for p in "$(cd "$(dirname "$0")/.." && pwd)"/qemu/patches/[0-9]*.patch; do
 	fi
 done
 echo "lint: $qn QEMU patches, $qbad findings"
+
+# The series' documentation (docs/system, qemu-options.hx, the QAPI schema)
+# through QEMU's own Sphinx setup.
+"$(dirname "$0")/qemu-docs.sh" "$WORK/qemu/src" | sed 's/^/lint: /' || qbad=$((qbad + 1))
 [ $bad = 0 ] && [ $qbad = 0 ]
