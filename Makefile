@@ -135,8 +135,11 @@ nested: base-tree
 initramfs: demo qemu nested
 	@$(S) initramfs $(H)/initramfs.sh
 
-# The boots on the base run the nested guests' kernel (make nested).
-check: lint initramfs
+# The boots on the base run the nested guests' kernel (make nested). The
+# builds before them go two at a time (each is parallel itself): one fills
+# the other's serial steps (configure, links, checkpatch, git).
+check:
+	@$(MAKE) -s --no-print-directory -j2 lint initramfs
 	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests="$$TESTS" \
 		--append '$(BOOT_ARGS)' --base-kernel $(NESTED)/arch/x86/boot/bzImage
 

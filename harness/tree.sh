@@ -120,6 +120,10 @@ export)
 	echo "export: $(git_ rev-list --count base..HEAD) patches in $PATCHES"
 	;;
 worktree)
+	# make check creates worktrees in parallel; prune must not see another's
+	# half made.
+	exec 9> "$(git_ rev-parse --path-format=absolute --git-common-dir)/gmem-worktree.lock"
+	flock 9
 	if [ ! -e "$2/.git" ]; then
 		rm -rf "$2"
 		git_ worktree prune
