@@ -12,9 +12,16 @@ BASE_SHA256  ?= 76df1affb19f24926949369be1d74b60071c963c598ce8780bddd4bbf0fc3bc4
 VARIANT ?= debug
 WORK    ?= $(CURDIR)/work
 CACHE   ?= $(HOME)/.cache/gmem-migrate
-TREE    ?= $(WORK)/linux
-BUILD   ?= $(WORK)/build-$(VARIANT)
+# patches/series applies three series in order: mm-fixes, migration,
+# conversion. SERIES=NAME applies them up to and including NAME only, in a
+# tree and build of their own (the full ones are left alone), and make check
+# runs guest/suite.NAME: SERIES=migration is the series without in-place
+# conversion.
+SERIES  ?=
+TREE    ?= $(WORK)/linux$(if $(SERIES),-$(SERIES))
+BUILD   ?= $(WORK)/build-$(VARIANT)$(if $(SERIES),-$(SERIES))
 PATCHES := $(CURDIR)/patches
+SUITE   := $(CURDIR)/guest/suite$(if $(SERIES),.$(SERIES))
 # Extra kernel command line for 'make run' and 'make check'.
 APPEND  ?=
 # Run only the suite entries whose names match this regular expression.
@@ -39,7 +46,7 @@ QEMU_BUILD := $(WORK)/qemu/build
 NESTED     ?= $(WORK)/build-nested
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES \
-	QEMU_BUILD NESTED BASE_TREE
+	QEMU_BUILD NESTED BASE_TREE SERIES SUITE
 
 # Inline generic KASAN with 5-level paging reports a false wild-memory-access
 # for an interrupt taken early in boot, now and then, on the base too (lkml,
@@ -59,7 +66,7 @@ S := $(H)/stage.sh
 START := $(shell date +%s)
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
-	base-tree base initramfs check run bench mutants deb clean distclean
+	base-tree base initramfs check run bench mutants deb full-series clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
@@ -69,8 +76,8 @@ help:
 	@echo '  make bench      figures: patched (plain) vs shmem/anon and vs the base kernel, into $(RESULTS)'
 	@echo '  make mutants    each planted bug in mutants/ on the series: the test that catches it'
 	@echo '  make deb        the patched kernel for a VM host as Debian packages in $(WORK), checked'
-	@echo '  make tree       $(TREE): the base with patches/ applied as commits (FORCE=1 re-applies)'
-	@echo '  make export     write the tree'"'"'s commits back to patches/'
+	@echo '  make tree       $(TREE): the base with patches/series applied as commits (FORCE=1 re-applies)'
+	@echo '  make export     write each series'"'"' commits back to its folder of patches/ (tags series/NAME)'
 	@echo '  make lint       checkpatch.pl each kernel patch (--strict) and QEMU patch; test the harness'
 	@echo '  make buildeach  build the kernel at every commit of the series (each patch builds)'
 	@echo '  make kernel     configure and build bzImage and uapi headers in $(BUILD)'
@@ -85,7 +92,7 @@ help:
 	@echo '  make clean      remove $(BUILD); distclean removes $(WORK)'
 	@echo
 	@echo '  VARIANT=plain|debug|kasan (now $(VARIANT))  TESTS=regex  APPEND="kernel args"  DEMO=qemu|gmem|0'
-	@echo '  MUTANTS=regex'
+	@echo '  MUTANTS=regex  SERIES=mm-fixes|migration (only the series up to that one; make check SERIES=migration)'
 
 deps:
 	@$(S) deps $(H)/deps.sh
@@ -122,9 +129,10 @@ base: base-tree
 selftests: kernel
 	@$(S) selftests $(H)/build-selftests.sh
 
+# The benchmark measures conversion too: only with every series.
 demo: selftests
 	@$(H)/build-prog.sh demo/gmem-demo.c
-	@$(H)/build-prog.sh bench/gmem-bench.c
+	@$(if $(SERIES),true,$(H)/build-prog.sh bench/gmem-bench.c)
 
 qemu: deps
 	@$(S) qemu $(H)/build-qemu.sh
@@ -139,20 +147,22 @@ initramfs: demo qemu nested
 # builds before them go two at a time (each is parallel itself): one fills
 # the other's serial steps (configure, links, checkpatch, git).
 check:
+	@test -f $(SUITE) || { echo 'check: SERIES=$(SERIES) has no suite ($(SUITE))' >&2; exit 2; }
 	@$(MAKE) -s --no-print-directory -j2 lint initramfs
 	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests="$$TESTS" \
-		--append '$(BOOT_ARGS)' --base-kernel $(NESTED)/arch/x86/boot/bzImage
+		--suite $(SUITE) --append '$(BOOT_ARGS)' \
+		--base-kernel $(NESTED)/arch/x86/boot/bzImage
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'
 
 # Planted bugs, one at a time on the series tip, with the tests each names.
-mutants: initramfs
+mutants: full-series initramfs
 	@$(H)/mutants.sh "$$MUTANTS"
 
 # Benchmarks run on the plain variant whatever VARIANT says, the base kernel
 # from the same sources and config with no patch applied, in a worktree.
-bench:
+bench: full-series
 	@$(MAKE) -s VARIANT=plain BUILD=$(BENCH_BUILD) initramfs
 	@$(MAKE) -s VARIANT=plain BASE_BUILD=$(BENCH_BASE) base
 	@$(H)/bench.py --build $(BENCH_BUILD) --out $(RESULTS) --tests="$$TESTS" \
@@ -162,6 +172,10 @@ bench:
 # by the kernel's bindeb-pkg; the suite never boots it.
 deb: tree
 	@BUILD=$(WORK)/build-host $(H)/deb.sh
+
+# Targets that need every series: the mutants and the benchmark.
+full-series:
+	@test -z '$(SERIES)' || { echo 'make $(MAKECMDGOALS) runs on every series, not SERIES=$(SERIES)' >&2; exit 2; }
 
 clean:
 	rm -rf $(BUILD)

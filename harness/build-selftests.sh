@@ -3,8 +3,9 @@
 #
 # Build the KVM selftests of $TREE, statically, against the uapi headers of
 # the kernel in $BUILD, into $BUILD/kselftest/kvm: those that guest/suite,
-# guest/bench and the mutants name (ALL=1: every one). Nothing is written
-# into the source tree.
+# guest/bench and the mutants name (ALL=1: every one); with SERIES, those
+# that $SUITE names, the tree holding only the series up to that one.
+# Nothing is written into the source tree.
 set -euo pipefail
 : "${TREE:?}" "${BUILD:?}"
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,10 @@ mkdir -p "$out"
 # header would not rebuild the tests that include it.
 # The other hundred tests would take a cold build two more minutes.
 goals=()
-if [ "${ALL:-}" != 1 ]; then
+if [ "${ALL:-}" != 1 ] && [ -n "${SERIES:-}" ]; then
+	mapfile -t goals < <(grep -h '^kvm/' "${SUITE:?}" |
+			    awk '$1 ~ /^kvm\// { print o "/" substr($1, 5) }' o="$out" | sort -u)
+elif [ "${ALL:-}" != 1 ]; then
 	mapfile -t goals < <({ grep -h '^kvm/' "$top/guest/suite" "$top/guest/bench"
 			      sed -n 's/^Catch: //p' "$top"/mutants/*.patch; } |
 			    awk '$1 ~ /^kvm\// { print o "/" substr($1, 5) }' o="$out" | sort -u)

@@ -4,12 +4,15 @@
 # Pack $BUILD/initramfs.cpio: busybox, guest/ (init, helpers, scripts, the
 # suite list) and the test binaries the suite names. Uncompressed, so the
 # kernel needs no decompressor. PROGS: where the programs were built (default
-# $BUILD); EXTRA_SUITE: one more list for guest/ (make mutants).
+# $BUILD); EXTRA_SUITE: one more list for guest/ (make mutants). With
+# SERIES (a tree of the series up to that one), the lists are $SUITE alone:
+# guest/suite and guest/bench name programs that need the later series.
 set -euo pipefail
 : "${BUILD:?}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 progs=${PROGS:-$BUILD}
 lists=("$top/guest/suite" "$top/guest/bench" ${EXTRA_SUITE:+"$EXTRA_SUITE"})
+[ -z "${SERIES:-}" ] || lists=("${SUITE:?}")
 root=$BUILD/initramfs
 
 rm -rf "$root"

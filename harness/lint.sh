@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Every patch in patches/ applies, in order, on the base, and passes
-# scripts/checkpatch.pl --strict. A missing Signed-off-by is the one finding
-# allowed: whoever posts the series adds their own. checkpatch also asks
+# Every patch patches/series lists applies, in that order, on the base (all
+# the series, whatever SERIES says), and passes scripts/checkpatch.pl
+# --strict. A missing Signed-off-by is the one finding allowed: whoever
+# posts the series adds their own. checkpatch also asks
 # "does MAINTAINERS need updating?" of every added file; we answer it with
 # get_maintainer.pl instead: each added file must already have a maintainer.
 # The tree is Debian's tarball without upstream history, so checkpatch cannot
@@ -19,10 +20,8 @@ git -C "$lt" reset -q --hard base
 git -C "$lt" clean -qfdx
 
 n=0 bad=0
-for p in "$PATCHES"/[0-9]*.patch; do
-	[ -e "$p" ] || break
-	name=$(basename "$p")
-	case $name in 0000-*) continue ;; esac
+for name in $(grep -v '^\s*\(#\|$\)' "$PATCHES/series"); do
+	p=$PATCHES/$name
 	n=$((n + 1))
 	if ! git -C "$lt" am -q "$p" >/dev/null 2>&1; then
 		echo "lint: $name does not apply on base + the patches before it"
