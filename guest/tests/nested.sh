@@ -103,6 +103,29 @@ qemu_stuck() {
 	for t in /proc/[0-9]*/task/*; do
 		grep -q '^State:.D' "$t/status" 2>/dev/null && task_state "$t"
 	done
+	qemu_said
+}
+
+# qemu_said: what QEMU printed, and the end of the nested guest's console.
+qemu_said() {
+	echo "# QEMU's messages:"
+	sed 's/^/#   /' /tmp/qemu.out
+	echo "# the nested guest's console, last 30 lines:"
+	tail -n 30 $LOG | sed 's/^/#   /'
+}
+
+# QEMU has not exited (a zombie, not yet waited for, has).
+qemu_alive() {
+	[ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null &&
+		! grep -q '^State:.Z' /proc/"$qpid"/status 2>/dev/null
+}
+
+# qemu_exited: QEMU ended by itself: its exit status, and what it said.
+qemu_exited() {
+	wait "$qpid"
+	echo "# QEMU exited with status $?"
+	qpid=
+	qemu_said
 }
 
 started_or_gone() { rounds_past 1 || ! kill -0 "$qpid" 2>/dev/null; }
@@ -122,8 +145,17 @@ rounds_past() { [ "$(last_round)" -ge "$1" ] 2>/dev/null; }
 # running: two more rounds after the call.
 guest_fine() {
 	r=$(last_round)
-	kill -0 "$qpid" 2>/dev/null || { echo "# QEMU exited"; return 1; }
-	wait_for 120 rounds_past $((r + 2)) || { echo "# no round after $r"; qemu_stuck; return 1; }
+	qemu_alive || { qemu_exited; return 1; }
+	if ! wait_for 120 rounds_past $((r + 2)); then
+		if qemu_alive; then
+			echo "# no round after $r"
+			qemu_stuck
+		else
+			echo "# no round after $r, and QEMU is gone"
+			qemu_exited
+		fi
+		return 1
+	fi
 	if grep -q 'memcheck: round [0-9]*: offset' $LOG ||
 	   sed -n 's/.* \([0-9]*\) mismatches.*/\1/p' $LOG | grep -qv '^0$'; then
 		grep 'memcheck:.*\(offset\|[1-9][0-9]* mismatches\)' $LOG | head -n 5 | sed 's/^/# /'
