@@ -32,7 +32,7 @@ DEMO    ?= qemu
 # make mutants: only the planted bugs whose names match this regex.
 MUTANTS ?=
 # The unpatched base in a worktree; make base builds it like $(BUILD), for
-# make bench (make check's boots on the base run the nested guests' kernel).
+# make bench (make check's boots on the base run make unpatched's build).
 BASE_TREE   ?= $(WORK)/base-tree
 BASE_BUILD  ?= $(WORK)/build-base-$(VARIANT)
 # make bench: the patched kernel's plain build, the base's, and the output.
@@ -40,10 +40,11 @@ BENCH_BUILD ?= $(WORK)/build-plain
 BENCH_BASE  ?= $(WORK)/build-base-plain
 RESULTS     ?= $(CURDIR)/results
 
-# Our QEMU (qemu/patches on Debian's 10.2.2) and the nested guest it runs:
-# the unpatched base, which is also the kernel of the suite's boot on the base.
+# Our QEMU (qemu/patches on Debian's 10.2.2) and the nested guest it runs;
+# the unpatched base without debug options, for make check's boot on the base.
 QEMU_BUILD := $(WORK)/qemu/build
 NESTED     ?= $(WORK)/build-nested
+UNPATCHED  ?= $(WORK)/build-unpatched
 
 export BASE_SERIES BASE_VERSION BASE_SHA256 VARIANT WORK CACHE TREE BUILD PATCHES \
 	QEMU_BUILD NESTED BASE_TREE SERIES SUITE
@@ -66,7 +67,7 @@ S := $(H)/stage.sh
 START := $(shell date +%s)
 
 .PHONY: help deps fetch tree export lint buildeach config kernel selftests demo qemu nested \
-	base-tree base initramfs check run bench mutants deb full-series clean distclean
+	base-tree base unpatched initramfs check run bench mutants deb full-series clean distclean
 
 help:
 	@echo 'gmem-migrate: the migratable guest_memfd series and its harness'
@@ -85,7 +86,8 @@ help:
 	@echo '  make selftests  build the KVM selftests (static) against those headers'
 	@echo '  make demo       build demo/gmem-demo (a small VMM) against the selftest library'
 	@echo '  make qemu       build our QEMU: Debian'"'"'s 10.2.2 with qemu/patches, KVM only'
-	@echo '  make nested     the nested guest QEMU runs (the unpatched base) and nested/memcheck'
+	@echo '  make nested     the nested guest QEMU runs: a small kernel and nested/memcheck'
+	@echo '  make unpatched  the base without debug options, for make check'"'"'s boot on the base'
 	@echo '  make initramfs  pack busybox, guest/, the demo, QEMU, the nested guest and the suite'"'"'s binaries'
 	@echo '  make deps       install host packages (apt, as root)'
 	@echo '  make fetch      download and verify the base source'
@@ -140,18 +142,22 @@ qemu: deps
 nested: base-tree
 	@$(S) nested $(H)/build-nested.sh
 
+unpatched: base-tree
+	@TREE=$(BASE_TREE) BUILD=$(UNPATCHED) VARIANT=unpatched \
+		$(S) unpatched $(H)/build-kernel.sh kernel
+
 initramfs: demo qemu nested
 	@$(S) initramfs $(H)/initramfs.sh
 
-# The boots on the base run the nested guests' kernel (make nested). The
-# builds before them go two at a time (each is parallel itself): one fills
-# the other's serial steps (configure, links, checkpatch, git).
+# The boots on the base run make unpatched's kernel. The builds go two at a
+# time (each is parallel itself): one fills the other's serial steps
+# (configure, links, checkpatch, git).
 check:
 	@test -f $(SUITE) || { echo 'check: SERIES=$(SERIES) has no suite ($(SUITE))' >&2; exit 2; }
-	@$(MAKE) -s --no-print-directory -j2 lint initramfs
+	@$(MAKE) -s --no-print-directory -j2 lint initramfs unpatched
 	@GMEM_START=$(START) $(H)/vm.py check --build $(BUILD) --tests="$$TESTS" \
 		--suite $(SUITE) --append '$(BOOT_ARGS)' \
-		--base-kernel $(NESTED)/arch/x86/boot/bzImage
+		--base-kernel $(UNPATCHED)/arch/x86/boot/bzImage
 
 run: initramfs
 	@$(H)/vm.py shell --build $(BUILD) --append 'gmem.demo=$(DEMO) $(BOOT_ARGS)'

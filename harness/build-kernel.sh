@@ -22,9 +22,10 @@ case $VARIANT in
 plain) fragments="base plain" ;;
 debug) fragments="base debug" ;;
 kasan) fragments="base debug kasan" ;;
-nested) fragments="base nested" ;;
+nested) fragments="nested" ;;
+unpatched) fragments="base unpatched" ;;
 host) fragments="host" ;;
-*) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan, nested, host)" >&2; exit 2 ;;
+*) echo "build-kernel: unknown VARIANT '$VARIANT' (plain, debug, kasan, nested, unpatched, host)" >&2; exit 2 ;;
 esac
 
 cc=gcc

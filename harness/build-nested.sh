@@ -1,13 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The nested guest of the QEMU tests, into $NESTED: the unpatched base of
-# $BASE_TREE (config/base.config and nested.config, VARIANT=nested), an
+# The nested guest of the QEMU tests, into $NESTED: a small kernel from
+# $BASE_TREE (config/nested.config, VARIANT=nested; the series does not
+# touch what it builds, so it never rebuilds for a change to the series), an
 # initramfs whose /init is nested/memcheck, and nested/vm-ram for the test
 # machine, which boots the guest under its own KVM on RAM from a migratable
-# guest_memfd and reads memcheck's rounds on its console. The same kernel
-# is the test machine's in the suite's boot on the base (gmem.kernel=base):
-# one build where a cold run would otherwise make two.
+# guest_memfd and reads memcheck's rounds on its console.
 set -euo pipefail
 : "${BASE_TREE:?}" "${NESTED:?}"
 here=$(cd "$(dirname "$0")" && pwd)
