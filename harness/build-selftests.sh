@@ -19,12 +19,14 @@ mkdir -p "$out"
 # header would not rebuild the tests that include it.
 # The other hundred tests would take a cold build two more minutes.
 goals=()
-if [ "${ALL:-}" != 1 ] && [ -n "${SERIES:-}" ]; then
-	mapfile -t goals < <(grep -h '^kvm/' "${SUITE:?}" |
-			    awk '$1 ~ /^kvm\// { print o "/" substr($1, 5) }' o="$out" | sort -u)
-elif [ "${ALL:-}" != 1 ]; then
-	mapfile -t goals < <({ grep -h '^kvm/' "$top/guest/suite" "$top/guest/bench"
-			      sed -n 's/^Catch: //p' "$top"/mutants/*.patch; } |
+if [ "${ALL:-}" != 1 ]; then
+	if [ -n "${SERIES:-}" ]; then
+		lists=("${SUITE:?}") mutants=()
+	else
+		lists=("$top/guest/suite" "$top/guest/bench") mutants=("$top"/mutants/*.patch)
+	fi
+	mapfile -t goals < <({ cat "${lists[@]}"
+			      [ ${#mutants[@]} = 0 ] || sed -n 's/^Catch: //p' "${mutants[@]}"; } |
 			    awk '$1 ~ /^kvm\// { print o "/" substr($1, 5) }' o="$out" | sort -u)
 fi
 env -u CCACHE_BASEDIR make -C "$TREE/tools/testing/selftests/kvm" -s -j"$(nproc)" \
